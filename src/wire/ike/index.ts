@@ -1,0 +1,22 @@
+/** IKEv2 (RFC 7296) message and payload codecs. */
+export * from './constants.ts';
+export * from './header.ts';
+export { IKE_LAYER, MAX_PAYLOAD_BODY, payloadCodec, type ChainedPayload, type PayloadBody, type PayloadHeaderFields } from './payload-header.ts';
+export * from './payload.ts';
+export * from './message.ts';
+export * from './payloads/sa.ts';
+export * from './payloads/ke.ts';
+export * from './payloads/id.ts';
+export * from './payloads/cert.ts';
+export * from './payloads/certreq.ts';
+export * from './payloads/auth.ts';
+export * from './payloads/nonce.ts';
+export * from './payloads/notify.ts';
+export * from './payloads/delete.ts';
+export * from './payloads/vendor-id.ts';
+export * from './payloads/ts.ts';
+export * from './payloads/sk.ts';
+export * from './payloads/skf.ts';
+export * from './payloads/cp.ts';
+export * from './payloads/eap.ts';
+export * from './payloads/unknown.ts';
