@@ -50,7 +50,20 @@ export interface Ipv4Packet {
 }
 
 /** An Ipv4Packet as decode returns it: the checksum fields are always present. */
-export type DecodedIpv4Packet = Ipv4Packet & { readonly checksum: number; readonly checksumValid: boolean };
+export type DecodedIpv4Packet = Ipv4Packet & {
+  readonly checksum: number;
+  readonly checksumValid: boolean;
+  /** Set when decoding a snap-truncated capture: how many bytes of the datagram were not captured. */
+  readonly truncatedBy?: number;
+};
+
+export interface Ipv4DecodeOptions {
+  /**
+   * The buffer is a capture cut at its snap length: a total length beyond the buffer is
+   * expected, and the payload is what was captured (see `truncatedBy`).
+   */
+  readonly snapped?: boolean;
+}
 
 export function ipv4HeaderLength(p: Pick<Ipv4Packet, 'options'>): number {
   return IPV4_MIN_HEADER_LEN + p.options.length;
@@ -72,7 +85,8 @@ export function verifyIpv4HeaderChecksum(header: Uint8Array): boolean {
   return onesComplementSum(header) === 0xffff;
 }
 
-function decode(buf: Uint8Array, base = 0): DecodedIpv4Packet {
+/** Decodes an IPv4 packet; with `snapped`, a capture cut short by its snap length is accepted. */
+export function decodeIpv4(buf: Uint8Array, base = 0, opts: Ipv4DecodeOptions = {}): DecodedIpv4Packet {
   const r = new ByteReader(buf, 'ipv4', base);
   const vihl = r.u8('version');
   const version = vihl >> 4;
@@ -93,9 +107,10 @@ function decode(buf: Uint8Array, base = 0): DecodedIpv4Packet {
   if (totalLength < headerLen) {
     r.fail('total_length', `total length ${totalLength} is less than the header length ${headerLen}`, 2);
   }
-  if (totalLength > buf.length) {
+  if (totalLength > buf.length && !opts.snapped) {
     r.fail('total_length', `total length ${totalLength} exceeds the ${buf.length} bytes available`, 2);
   }
+  const end = Math.min(totalLength, buf.length);
   return {
     dscp: tos >> 2,
     ecn: tos & 0x03,
@@ -109,7 +124,8 @@ function decode(buf: Uint8Array, base = 0): DecodedIpv4Packet {
     src: { family: 4, bytes: src.slice() },
     dst: { family: 4, bytes: dst.slice() },
     options,
-    payload: buf.subarray(headerLen, totalLength),
+    payload: buf.subarray(headerLen, end),
+    ...(end < totalLength ? { truncatedBy: totalLength - end } : {}),
     checksum,
     checksumValid: verifyIpv4HeaderChecksum(buf.subarray(0, headerLen)),
   };
@@ -165,7 +181,7 @@ function encode(p: Ipv4Packet, out?: Uint8Array, offset = 0): Uint8Array {
 }
 
 export const Ipv4Codec: Codec<Ipv4Packet> & { decode(buf: Uint8Array, base?: number): DecodedIpv4Packet } = {
-  decode,
+  decode: (buf: Uint8Array, base = 0) => decodeIpv4(buf, base),
   encode,
   encodedLength,
 };

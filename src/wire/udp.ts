@@ -68,15 +68,30 @@ export function verifyUdpChecksum(src: IpAddress, dst: IpAddress, udpBytes: Uint
   return sum === 0xffff ? 'valid' : 'invalid';
 }
 
-function decode(buf: Uint8Array, base = 0): UdpDatagram {
+/**
+ * Decodes a UDP datagram; with `snapped` (a capture cut at its snap length) a length beyond
+ * the buffer is accepted and the payload is what was captured.
+ */
+export function decodeUdp(buf: Uint8Array, base = 0, opts: { readonly snapped?: boolean } = {}): UdpDatagram & { readonly truncatedBy?: number } {
   const r = new ByteReader(buf, 'udp', base);
   const srcPort = r.u16('src_port');
   const dstPort = r.u16('dst_port');
   const length = r.u16('length');
   const checksum = r.u16('checksum');
   if (length < UDP_HEADER_LEN) r.fail('length', `length ${length} is less than the 8-byte header`, 4);
-  if (length > buf.length) r.fail('length', `length ${length} exceeds the ${buf.length} bytes available`, 4);
-  return { srcPort, dstPort, checksum, payload: buf.subarray(UDP_HEADER_LEN, length) };
+  if (length > buf.length && !opts.snapped) r.fail('length', `length ${length} exceeds the ${buf.length} bytes available`, 4);
+  const end = Math.min(length, buf.length);
+  return {
+    srcPort,
+    dstPort,
+    checksum,
+    payload: buf.subarray(UDP_HEADER_LEN, end),
+    ...(end < length ? { truncatedBy: length - end } : {}),
+  };
+}
+
+function decode(buf: Uint8Array, base = 0): UdpDatagram {
+  return decodeUdp(buf, base);
 }
 
 function encodedLength(d: UdpDatagram): number {

@@ -1,0 +1,2 @@
+// Importing a command module registers it with main().
+import './decode.ts';
