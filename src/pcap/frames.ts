@@ -85,7 +85,7 @@ export class FrameDecoder {
         const r = this.v4.add(p, rec.timestampUs);
         const what = `IPv4 fragment id 0x${p.identification.toString(16)} offset ${p.fragmentOffset}${p.moreFragments ? ' +' : ''}`;
         if (r.status === 'complete') {
-          const whole = Ipv4Codec.decode(r.packet, 0) as DecodedIpv4Packet;
+          const whole = Ipv4Codec.decode(r.packet, 0);
           return { kind: 'ip', ip: v4Packet(whole, r.packet, whole.payload.byteOffset - r.packet.byteOffset, r.fragments) };
         }
         if (r.status === 'rejected') {

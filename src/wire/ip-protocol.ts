@@ -5,8 +5,12 @@
 export const IP_PROTOCOL = {
   HOP_BY_HOP: 0,
   ICMP: 1,
+  /** IPv4 encapsulated in IP: the ESP next header of a tunnelled IPv4 packet. */
+  IPV4: 4,
   TCP: 6,
   UDP: 17,
+  /** IPv6 encapsulated in IP: the ESP next header of a tunnelled IPv6 packet. */
+  IPV6: 41,
   IPV6_ROUTING: 43,
   IPV6_FRAGMENT: 44,
   ESP: 50,

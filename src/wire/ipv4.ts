@@ -180,8 +180,8 @@ function encode(p: Ipv4Packet, out?: Uint8Array, offset = 0): Uint8Array {
   return t;
 }
 
-export const Ipv4Codec: Codec<Ipv4Packet> & { decode(buf: Uint8Array, base?: number): DecodedIpv4Packet } = {
-  decode: (buf: Uint8Array, base = 0) => decodeIpv4(buf, base),
+export const Ipv4Codec = {
+  decode: (buf: Uint8Array, base = 0): DecodedIpv4Packet => decodeIpv4(buf, base),
   encode,
   encodedLength,
-};
+} satisfies Codec<Ipv4Packet>;
