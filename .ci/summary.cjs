@@ -1,0 +1,16 @@
+// Prints "N passed, N failed, N skipped" from vitest JSON reports (a missing report counts as a failure).
+const fs = require('fs');
+let passed = 0, failed = 0, skipped = 0;
+for (const file of process.argv.slice(2)) {
+  let r;
+  try {
+    r = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    failed += 1;
+    continue;
+  }
+  passed += r.numPassedTests;
+  failed += r.numFailedTests;
+  skipped += r.numPendingTests + (r.numTodoTests ?? 0);
+}
+console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
