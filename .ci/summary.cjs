@@ -11,6 +11,8 @@ for (const file of process.argv.slice(2)) {
   }
   passed += r.numPassedTests;
   failed += r.numFailedTests;
+  // A file that fails to load fails as a suite with no test counted: count it too.
+  if (r.numFailedTests === 0) failed += r.numFailedTestSuites ?? 0;
   skipped += r.numPendingTests + (r.numTodoTests ?? 0);
 }
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
