@@ -2,3 +2,4 @@
 import './decode.ts';
 import './analyze.ts';
 import './verify.ts';
+import './simulate.ts';

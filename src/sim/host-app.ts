@@ -52,7 +52,17 @@ export interface IcmpTransmit extends TransmitCommon {
   readonly message: Uint8Array;
 }
 
-export type HostTransmit = UdpTransmit | EspTransmit | IcmpTransmit;
+/**
+ * A whole IP packet built by the application (e.g. the outer packet an ESP datapath
+ * made); its source must be one of the host's addresses. The host routes it and
+ * fragments it like any other packet it sends.
+ */
+export interface IpTransmit extends TransmitCommon {
+  readonly kind: 'ip';
+  readonly bytes: Uint8Array;
+}
+
+export type HostTransmit = UdpTransmit | EspTransmit | IcmpTransmit | IpTransmit;
 
 interface ReceivedCommon {
   /** The interface it arrived on. */

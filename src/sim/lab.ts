@@ -2,13 +2,15 @@
  * Builds a runnable Network from a validated Scenario: nodes, NATs (with `address: auto`
  * interfaces given subscriber addresses by the CGN they are linked to), links and their
  * faults, firewalls, taps, the timed events, and the built-in traffic (pings and UDP
- * flows sent straight from the hosts). Peers are not started here: an engine adapter
- * attaches to `lab.network` through the HostApplication seam.
+ * flows sent from the hosts). Peers are not started here: an engine adapter attaches to
+ * `lab.network` through the HostApplication seam, and may claim a host's traffic with
+ * `setTunnel` (its security policy: matching packets go into the tunnel instead of
+ * out in the clear).
  */
 import { formatIp, type IpAddress, type Prefix } from '../core/addr.ts';
 import type { Micros } from '../core/time.ts';
 import { Firewall } from './firewall.ts';
-import type { HostReceived } from './host-app.ts';
+import type { HostReceived, HostTransmit } from './host-app.ts';
 import { Network, type InterfaceSpec, type NatRouter, type RouteSpec } from './network.ts';
 import { ICMP_TYPE, icmpMessage, icmpv6Message, ICMPV6_TYPE } from './packet.ts';
 import type { Scenario, ScenarioInterface, ScenarioNat, ScenarioRoute, ScenarioTraffic } from './scenario.ts';
@@ -22,6 +24,29 @@ export interface TrafficStats {
   delivered: number;
 }
 
+/** What a traffic flow's packets look like, to recognise them on the wire. */
+export interface FlowKey {
+  readonly name: string;
+  readonly kind: 'ping' | 'udp';
+  readonly from: string;
+  readonly src: IpAddress;
+  readonly dst: IpAddress;
+  /** ping: the ICMP echo identifier. */
+  readonly echoId: number;
+  /** udp: source and destination ports. */
+  readonly srcPort: number;
+  readonly dstPort: number;
+}
+
+/** Something on a host that may carry its test traffic (an IPsec peer's security policy). */
+export interface TrafficTunnel {
+  /**
+   * Offers one packet the host is about to send (the whole IP packet). True when the
+   * tunnel took it: it was protected and queued, or dropped for want of an SA.
+   */
+  offer(packet: Uint8Array, now: Micros, flow: string, note: string): boolean;
+}
+
 export interface Lab {
   readonly scenario: Scenario;
   readonly network: Network;
@@ -30,6 +55,10 @@ export interface Lab {
   readonly traffic: ReadonlyMap<string, TrafficStats>;
   /** Interface addresses handed out for `address: auto`, by "node.interface". */
   readonly allocated: ReadonlyMap<string, Prefix>;
+  /** How each traffic flow's packets are recognised, by traffic name. */
+  readonly flows: ReadonlyMap<string, FlowKey>;
+  /** Lets `tunnel` claim the traffic `host` sends from now on. */
+  setTunnel(host: string, tunnel: TrafficTunnel): void;
   /** Runs to the scenario's duration (or `until`). */
   run(until?: Micros): void;
 }
@@ -133,7 +162,9 @@ export function buildLab(s: Scenario): Lab {
   }
 
   const traffic = new Map<string, TrafficStats>();
-  s.traffic.forEach((tr, index) => scheduleTraffic(net, tr, index, traffic));
+  const flows = new Map<string, FlowKey>();
+  const tunnels = new Map<string, TrafficTunnel>();
+  s.traffic.forEach((tr, index) => scheduleTraffic(net, tr, index, traffic, flows, tunnels));
 
   return {
     scenario: s,
@@ -141,13 +172,25 @@ export function buildLab(s: Scenario): Lab {
     taps,
     traffic,
     allocated,
+    flows,
+    setTunnel(host, tunnel) {
+      net.host(host);
+      tunnels.set(host, tunnel);
+    },
     run(until = s.duration) {
       net.run(until);
     },
   };
 }
 
-function scheduleTraffic(net: Network, tr: ScenarioTraffic, index: number, stats: Map<string, TrafficStats>): void {
+function scheduleTraffic(
+  net: Network,
+  tr: ScenarioTraffic,
+  index: number,
+  stats: Map<string, TrafficStats>,
+  flows: Map<string, FlowKey>,
+  tunnels: ReadonlyMap<string, TrafficTunnel>,
+): void {
   const st: TrafficStats = { sent: 0, delivered: 0 };
   stats.set(tr.name, st);
   const from = net.host(tr.from);
@@ -165,23 +208,36 @@ function scheduleTraffic(net: Network, tr: ScenarioTraffic, index: number, stats
   const payload = new Uint8Array(tr.size).map((_, i) => i & 0xff);
   const srcPort = tr.srcPort ?? DEFAULT_UDP_SOURCE_PORT + index;
   const toHost = 'host' in tr.to ? tr.to.host : undefined;
+  flows.set(tr.name, { name: tr.name, kind: tr.kind, from: tr.from, src, dst, echoId: id, srcPort, dstPort: tr.port ?? 0 });
   net.observe((e) => {
     if (e.type !== 'deliver') return;
     if (tr.kind === 'ping' && e.host === tr.from && isEchoReply(e.packet, id)) st.delivered++;
     if (tr.kind === 'udp' && (toHost === undefined || e.host === toHost) && e.packet.kind === 'udp' && e.packet.dst.port === tr.port && e.packet.src.port !== tr.port) {
-      if (e.packet.payload.length === tr.size && e.packet.comment === `traffic ${tr.name}`) st.delivered++;
+      // In the clear a NAT may change the source port, so the note that travels with the
+      // packet names the flow; out of a tunnel the inner packet is untouched.
+      const ours = e.tunnel !== undefined ? e.packet.src.port === srcPort : e.packet.comment === `traffic ${tr.name}`;
+      if (e.packet.payload.length === tr.size && ours) st.delivered++;
     }
   });
   for (let k = 0; k < tr.count; k++) {
     net.scheduler.at(tr.at + k * tr.interval, (now) => {
       st.sent++;
+      let tx: HostTransmit;
       if (tr.kind === 'ping') {
         const rest = ((id << 16) | ((k + 1) & 0xffff)) >>> 0;
         const message = dst.family === 4 ? icmpMessage(ICMP_TYPE.ECHO_REQUEST, 0, rest, payload) : icmpv6Message(src, dst, ICMPV6_TYPE.ECHO_REQUEST, 0, rest, payload);
-        from.send({ kind: 'icmp', src, dst, message, comment: `traffic ${tr.name}: echo request ${k + 1}/${tr.count} to ${formatIp(dst)}` }, now);
+        tx = { kind: 'icmp', src, dst, message, comment: `traffic ${tr.name}: echo request ${k + 1}/${tr.count} to ${formatIp(dst)}` };
       } else {
-        from.send({ kind: 'udp', src: { addr: src, port: srcPort }, dst: { addr: dst, port: tr.port! }, payload, comment: `traffic ${tr.name}` }, now);
+        tx = { kind: 'udp', src: { addr: src, port: srcPort }, dst: { addr: dst, port: tr.port! }, payload, comment: `traffic ${tr.name}` };
       }
+      const bytes = from.buildPacket(tx, now);
+      if (!bytes) return;
+      const tunnel = tunnels.get(tr.from);
+      if (tunnel?.offer(bytes, now, tr.name, tx.comment!)) {
+        from.service(now);
+        return;
+      }
+      from.sendPacket(bytes, now, tx.comment);
     });
   }
 }

@@ -143,8 +143,12 @@ export interface NodeCounters {
 
 export type NetworkEvent =
   | { readonly type: 'drop'; readonly at: Micros; readonly where: string; readonly reason: DropReason; readonly detail: string; readonly bytes: Uint8Array }
-  /** A packet reached a host's stack (addressed to it, reassembled, checksum good), with or without an application. */
-  | { readonly type: 'deliver'; readonly at: Micros; readonly host: string; readonly packet: HostReceived }
+  /**
+   * A packet reached a host's stack (addressed to it, reassembled, checksum good), with or
+   * without an application. `tunnel` is set for an inner packet an IPsec peer on the host
+   * took out of ESP (it names the SA).
+   */
+  | { readonly type: 'deliver'; readonly at: Micros; readonly host: string; readonly packet: HostReceived; readonly tunnel?: string }
   | { readonly type: 'send'; readonly at: Micros; readonly host: string; readonly bytes: Uint8Array; readonly comment?: string }
   | { readonly type: 'nat'; readonly at: Micros; readonly record: NatRecord }
   | { readonly type: 'link-state'; readonly at: Micros; readonly link: string; readonly up: boolean }
@@ -681,34 +685,51 @@ export class Host extends Node {
     return undefined;
   }
 
-  /** Sends one packet from this host now. */
-  send(tx: HostTransmit, now: Micros): void {
-    const src = tx.kind === 'udp' ? tx.src.addr : tx.src;
-    const dst = tx.kind === 'udp' ? tx.dst.addr : tx.dst;
-    let bytes: Uint8Array;
+  /**
+   * The IP packet this host would send for `tx` (its own IPv4 identification and DF
+   * setting), or undefined (counted as a drop) when the source is not one of its
+   * addresses. Use `sendPacket` to send it.
+   */
+  buildPacket(tx: HostTransmit, now: Micros): Uint8Array | undefined {
     try {
+      if (tx.kind === 'ip') {
+        const src = parsePacket(tx.bytes).src;
+        if (!this.hasAddress(src)) throw new RangeError(`${formatIp(src)} is not an address of ${this.name}`);
+        return tx.bytes;
+      }
+      const src = tx.kind === 'udp' ? tx.src.addr : tx.src;
+      const dst = tx.kind === 'udp' ? tx.dst.addr : tx.dst;
       if (!this.hasAddress(src)) throw new RangeError(`${formatIp(src)} is not an address of ${this.name}`);
       const common = { src, dst, identification: this.nextIpv4Id(), dontFragment: tx.dontFragment ?? this.dontFragment };
       if (tx.kind === 'udp') {
-        bytes = buildUdpPacket({ ...common, srcPort: tx.src.port, dstPort: tx.dst.port, payload: tx.payload, zeroChecksum: tx.zeroChecksum ?? false });
-      } else if (tx.kind === 'esp') {
-        bytes = buildIpPacket({ ...common, protocol: IP_PROTOCOL.ESP, payload: tx.payload });
-      } else {
-        bytes = buildIpPacket({ ...common, protocol: src.family === 4 ? IP_PROTOCOL.ICMP : IP_PROTOCOL.ICMPV6, payload: tx.message });
+        return buildUdpPacket({ ...common, srcPort: tx.src.port, dstPort: tx.dst.port, payload: tx.payload, zeroChecksum: tx.zeroChecksum ?? false });
       }
+      if (tx.kind === 'esp') return buildIpPacket({ ...common, protocol: IP_PROTOCOL.ESP, payload: tx.payload });
+      return buildIpPacket({ ...common, protocol: src.family === 4 ? IP_PROTOCOL.ICMP : IP_PROTOCOL.ICMPV6, payload: tx.message });
     } catch (e) {
       this.drop('not-own-source', e instanceof Error ? e.message : String(e), new Uint8Array(0), now);
-      return;
+      return undefined;
     }
-    this.net.emit({ type: 'send', at: now, host: this.name, bytes, ...(tx.comment ? { comment: tx.comment } : {}) });
-    if (this.hasAddress(dst)) {
+  }
+
+  /** Sends one packet from this host now. */
+  send(tx: HostTransmit, now: Micros): void {
+    const bytes = this.buildPacket(tx, now);
+    if (bytes) this.sendPacket(bytes, now, tx.comment);
+  }
+
+  /** Sends an IP packet built by `buildPacket` (or otherwise from one of this host's addresses). */
+  sendPacket(bytes: Uint8Array, now: Micros, comment: string | undefined): void {
+    const info = parsePacket(bytes);
+    this.net.emit({ type: 'send', at: now, host: this.name, bytes, ...(comment ? { comment } : {}) });
+    if (this.hasAddress(info.dst)) {
       // Loopback: delivered as a separate event, never re-entrantly.
       this.counters.sent++;
-      const iface = [...this.interfaces.values()].find((i) => i.addresses.some((p) => ipEquals(p.addr, dst)))!;
-      this.net.scheduler.at(now, loopback, { host: this, iface, bytes, note: tx.comment });
+      const iface = [...this.interfaces.values()].find((i) => i.addresses.some((p) => ipEquals(p.addr, info.dst)))!;
+      this.net.scheduler.at(now, loopback, { host: this, iface, bytes, note: comment });
       return;
     }
-    this.output(bytes, parsePacket(bytes), now, tx.comment, true);
+    this.output(bytes, info, now, comment, true);
   }
 
   override receive(iface: Iface, bytes: Uint8Array, now: Micros, note: string | undefined): void {
@@ -1136,6 +1157,11 @@ export class Network {
   /** Plugs an application into a host. */
   attach(host: string, app: HostApplication): void {
     this.host(host).attach(app, this.now);
+  }
+
+  /** Reports an inner packet that an application on `host` took out of a tunnel (see the 'deliver' event). */
+  deliverInner(host: string, packet: HostReceived, tunnel: string): void {
+    this.emit({ type: 'deliver', at: this.now, host, packet, tunnel });
   }
 
   /** Services a host's application now (after calling into it from outside, e.g. initiate()). */

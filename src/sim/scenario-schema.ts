@@ -84,7 +84,7 @@ export const SCENARIO_KEYS = {
   traffic: ['name', 'kind', 'from', 'to', 'port', 'srcPort', 'at', 'count', 'interval', 'size'],
   event: ['at', 'action', 'nat', 'link', 'downFor', 'protocol', 'timeout'],
   tap: ['name', 'link', 'nat', 'side'],
-  expectation: ['expect', 'peer', 'nat', 'traffic', 'by', 'value', 'count', 'interval'],
+  expectation: ['expect', 'peer', 'nat', 'traffic', 'by', 'value', 'count', 'interval', 'reason', 'port'],
   bounds: ['min', 'max'],
 } as const satisfies Record<string, readonly string[]>;
 
@@ -92,7 +92,64 @@ export const NAT_KINDS = ['static', 'dynamic', 'pat', 'twice', 'cgnat'] as const
 export const BEHAVIOURS = ['endpoint-independent', 'address-dependent', 'address-and-port-dependent'] as const;
 export const PORT_ASSIGNMENTS = ['preserve', 'sequential', 'random'] as const;
 export const EVENT_ACTIONS = ['nat-reboot', 'nat-flush', 'nat-timeout', 'link-down', 'link-up'] as const;
-export const EXPECTATIONS = ['established', 'nat-here', 'nat-there', 'floated', 'encapsulation', 'keepalives', 'delivered', 'mapping-expired'] as const;
+export const EXPECTATIONS = [
+  'established',
+  'nat-here',
+  'nat-there',
+  'floated',
+  'encapsulation',
+  'keepalives',
+  'delivered',
+  'mapping-expired',
+  'fails',
+  'sa-deleted',
+  'reestablished',
+  'peer-address-updated',
+  'retransmits',
+] as const;
+
+/** Why an IKE SA went away (the engine's sa-deleted reasons). */
+export const SA_DELETE_REASONS = ['local', 'remote', 'dpd', 'timeout', 'auth-failed', 'rekeyed', 'half-open-timeout', 'failed'] as const;
+
+/**
+ * Causes a `fails` expectation may name: where the packets of a flow died. Network drops
+ * (network.ts DROP_REASON), NAT drops (nat.ts NAT_DROP), ESP datapath drops
+ * (ipsec ESP_DROP) and `no-sa` (the sender had no CHILD_SA for the packet).
+ */
+export const LOSS_REASONS = [
+  'link-down',
+  'loss',
+  'mtu',
+  'no-route',
+  'no-neighbor',
+  'ttl-exceeded',
+  'df-too-big',
+  'packet-too-big',
+  'not-mine',
+  'malformed',
+  'bad-checksum',
+  'reassembly',
+  'no-app',
+  'firewall',
+  'nat-down',
+  'no-mapping',
+  'filtered',
+  'esp-no-alg',
+  'no-ports',
+  'unsupported-protocol',
+  'hairpin-off',
+  'table-full',
+  'host-limit',
+  'ports-exhausted',
+  'pool-exhausted',
+  'fragment',
+  'no-sa',
+  'unknown-spi',
+  'replay-duplicate',
+  'replay-too-old',
+  'auth-failed',
+  'mtu-exceeded',
+] as const;
 
 /** Keys (besides `at` and `action`) each event action takes, and which are required. */
 export const EVENT_KEYS: Record<(typeof EVENT_ACTIONS)[number], { readonly keys: readonly string[]; readonly required: readonly string[] }> = {
@@ -112,7 +169,12 @@ export const EXPECTATION_KEYS: Record<(typeof EXPECTATIONS)[number], { readonly 
   encapsulation: { keys: ['peer', 'value'], required: ['peer', 'value'] },
   keepalives: { keys: ['peer', 'count', 'interval'], required: ['peer'] },
   delivered: { keys: ['traffic', 'count'], required: ['traffic'] },
-  'mapping-expired': { keys: ['nat', 'by', 'value'], required: ['nat'] },
+  'mapping-expired': { keys: ['nat', 'by', 'value', 'port'], required: ['nat'] },
+  fails: { keys: ['traffic', 'reason'], required: ['traffic'] },
+  'sa-deleted': { keys: ['peer', 'reason', 'by', 'value'], required: ['peer'] },
+  reestablished: { keys: ['peer', 'by', 'value'], required: ['peer'] },
+  'peer-address-updated': { keys: ['peer', 'value'], required: ['peer'] },
+  retransmits: { keys: ['peer', 'count'], required: ['peer'] },
 };
 
 const DURATION_HINT = 'expected a number of seconds or a number with a unit: 250ms, 20s, 5m, 2h';
@@ -394,6 +456,44 @@ interface Origin {
   readonly obj: Obj;
 }
 
+/**
+ * Origins of every model object parsed so far (weakly held): later stages (peer
+ * configuration checked by the IKE engine) report problems at the right line.
+ */
+const ORIGINS = new WeakMap<object, Origin>();
+
+export interface SourcePosition {
+  readonly file: string;
+  /** 1-based. */
+  readonly line: number;
+  readonly column: number;
+  /** Key path, e.g. "peers[1].proposals.ike". */
+  readonly path: string;
+}
+
+/**
+ * Where a model object (a peer, a traffic item, an expectation, ...) or one of its keys
+ * ("psk", "proposals.ike") is written in its file. A key that is absent resolves to the
+ * nearest enclosing map that is present. Undefined for objects not made by this parser.
+ */
+export function scenarioSource(obj: object, key?: string): SourcePosition | undefined {
+  const origin = ORIGINS.get(obj);
+  if (!origin) return undefined;
+  const o = origin.obj;
+  let node: Value = o.node;
+  let path = o.path;
+  for (const part of key ? key.split('.') : []) {
+    const map = o.r.resolve(node);
+    if (!isMap(map)) break;
+    const pair = (map as YAMLMap).items.find((it) => isScalar(it.key) && (it.key as Scalar).value === part);
+    if (!pair) break;
+    path = path ? `${path}.${part}` : part;
+    node = o.r.resolve((pair.value as Value) ?? (pair.key as Value));
+  }
+  const { line, col } = o.r.lineOf(node, o.node);
+  return { file: o.r.file, line, column: col, path };
+}
+
 /** Model objects whose own errors were reported: cross-checks skip their broken parts. */
 const incomplete = new WeakSet<object>();
 const NO_END = { node: '', iface: '' } as const;
@@ -431,7 +531,7 @@ export function validateScenarioText(text: string, file: string): ScenarioParse 
 function readScenario(r: Reader, root: Value): Scenario | undefined {
   const o = r.obj(root, '', SCENARIO_KEYS.scenario, ['name', 'topology']);
   if (!o) return undefined;
-  const origins = new WeakMap<object, Origin>();
+  const origins = ORIGINS;
   const name = o.get('name', (n, p) => r.str(n, p)) ?? '';
   const description = o.get('description', (n, p) => r.str(n, p));
   const seed = o.get('seed', (n, p) => r.int(n, p, 0, 0xffffffff, 'an integer seed')) ?? 1;
@@ -1022,7 +1122,34 @@ function readExpectation(r: Reader, n: Value, path: string, origins: WeakMap<obj
     }
     case 'mapping-expired': {
       const value = o.get('value', (v, p) => r.bool(v, p)) ?? true;
-      if (nat !== undefined) e = { expect, nat, value, ...(by === undefined ? {} : { by }) };
+      const port = o.get('port', (v, p) => r.int(v, p, 1, 65535, 'a port'));
+      if (nat !== undefined) e = { expect, nat, value, ...(by === undefined ? {} : { by }), ...(port === undefined ? {} : { port }) };
+      break;
+    }
+    case 'fails': {
+      const reason = o.get('reason', (v, p) => r.oneOf(v, p, LOSS_REASONS, 'loss reason'));
+      if (traffic !== undefined) e = { expect, traffic, ...(reason === undefined ? {} : { reason }) };
+      break;
+    }
+    case 'sa-deleted': {
+      const value = o.get('value', (v, p) => r.bool(v, p)) ?? true;
+      const reason = o.get('reason', (v, p) => r.oneOf(v, p, SA_DELETE_REASONS, 'deletion reason'));
+      if (peer !== undefined) e = { expect, peer, value, ...(reason === undefined ? {} : { reason }), ...(by === undefined ? {} : { by }) };
+      break;
+    }
+    case 'reestablished': {
+      const value = o.get('value', (v, p) => r.bool(v, p)) ?? true;
+      if (peer !== undefined) e = { expect, peer, value, ...(by === undefined ? {} : { by }) };
+      break;
+    }
+    case 'peer-address-updated': {
+      const value = o.get('value', (v, p) => r.bool(v, p)) ?? true;
+      if (peer !== undefined) e = { expect, peer, value };
+      break;
+    }
+    case 'retransmits': {
+      const count = o.get('count', (v, p) => readCount(r, v, p)) ?? { min: 1 };
+      if (peer !== undefined) e = { expect, peer, count };
       break;
     }
   }

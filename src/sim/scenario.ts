@@ -203,17 +203,33 @@ export const EXPECTATION_KIND = {
   KEEPALIVES: 'keepalives',
   DELIVERED: 'delivered',
   MAPPING_EXPIRED: 'mapping-expired',
+  FAILS: 'fails',
+  SA_DELETED: 'sa-deleted',
+  REESTABLISHED: 'reestablished',
+  PEER_ADDRESS_UPDATED: 'peer-address-updated',
+  RETRANSMITS: 'retransmits',
 } as const;
 export type ExpectationKind = (typeof EXPECTATION_KIND)[keyof typeof EXPECTATION_KIND];
 
-/** Checked at the end of a run (evaluation comes with the engine). */
+/** Why an IKE SA was deleted (the engine's reasons). */
+export type SaDeleteReason = 'local' | 'remote' | 'dpd' | 'timeout' | 'auth-failed' | 'rekeyed' | 'half-open-timeout' | 'failed';
+
+/** Checked at the end of a run (sim/expectations.ts). */
 export type Expectation =
   | { readonly expect: 'established'; readonly peer: string; readonly by: Micros; readonly value: boolean }
   | { readonly expect: 'nat-here' | 'nat-there' | 'floated'; readonly peer: string; readonly value: boolean }
   | { readonly expect: 'encapsulation'; readonly peer: string; readonly value: 'udp' | 'none' }
   | { readonly expect: 'keepalives'; readonly peer: string; readonly count?: CountBounds; readonly interval?: DurationBounds }
   | { readonly expect: 'delivered'; readonly traffic: string; readonly count: CountBounds }
-  | { readonly expect: 'mapping-expired'; readonly nat: string; readonly by?: Micros; readonly value: boolean };
+  /** `port`: only mappings of that inside port count. */
+  | { readonly expect: 'mapping-expired'; readonly nat: string; readonly by?: Micros; readonly port?: number; readonly value: boolean }
+  /** No packet of the traffic made it; `reason` must be among the causes seen. */
+  | { readonly expect: 'fails'; readonly traffic: string; readonly reason?: string }
+  | { readonly expect: 'sa-deleted'; readonly peer: string; readonly reason?: SaDeleteReason; readonly by?: Micros; readonly value: boolean }
+  /** The peer set up a fresh IKE SA (not a rekey) after losing one. */
+  | { readonly expect: 'reestablished'; readonly peer: string; readonly by?: Micros; readonly value: boolean }
+  | { readonly expect: 'peer-address-updated'; readonly peer: string; readonly value: boolean }
+  | { readonly expect: 'retransmits'; readonly peer: string; readonly count: CountBounds };
 
 export interface Scenario {
   /** The file name used in messages. */
