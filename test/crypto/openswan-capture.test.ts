@@ -23,7 +23,7 @@ import {
   parseIkev2DecryptionTable,
   splitSkMessage,
 } from '../../src/crypto/index.ts';
-import { ikeMessage, readUdpFrames, udpFrame } from '../helpers/capture-bytes.ts';
+import { ikeFrame, udpDatagrams } from '../helpers/capture-udp.ts';
 import { findPayload, payloadChain } from '../helpers/ike-chain.ts';
 
 const LIB = '/work/shared/captures/openswan/libpluto';
@@ -44,7 +44,7 @@ describe('Openswan IKE_AUTH, AES-CBC-128 + HMAC-SHA1-96 SK payload', () => {
     [`${LIB}/lib-parentI3/parentR2.pcap`, 'response', ikeRow.skEr, ikeRow.skAr, 36],
   ] as const) {
     it(`the ${dir} verifies, decrypts and re-encrypts byte-exact`, () => {
-      const message = ikeMessage(udpFrame(readUdpFrames(file), 2));
+      const message = ikeFrame(file, 2);
       const r = openSkMessage({ suite, keyE, keyA, message, skOffset: 28 });
       expect(r.ok).toBe(true);
       if (!r.ok) return;
@@ -65,7 +65,7 @@ describe('Openswan IKE_AUTH, AES-CBC-128 + HMAC-SHA1-96 SK payload', () => {
 
 describe('Openswan ESP-in-UDP, 3DES-CBC + HMAC-MD5-96', () => {
   const suite = { encr: EncrId.DES3, keyBits: 192, integ: IntegId.HMAC_MD5_96 } as const;
-  const frames = readUdpFrames('/work/shared/captures/openswan/klips-inputs/08-sunrise-sunset-udpesp-ping.pcap');
+  const frames = udpDatagrams('/work/shared/captures/openswan/klips-inputs/08-sunrise-sunset-udpesp-ping.pcap');
 
   it('the esp_sa row resolves to that suite', () => {
     expect(espRow.encr).toBe(EncrId.DES3);

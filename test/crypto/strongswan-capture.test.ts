@@ -26,7 +26,7 @@ import {
   sealSkMessage,
   splitSkMessage,
 } from '../../src/crypto/index.ts';
-import { ikeMessage, readUdpFrames, udpFrame } from '../helpers/capture-bytes.ts';
+import { ikeFrame, inFrame, udpDatagrams } from '../helpers/capture-udp.ts';
 import { findPayload, messagePayloads, payloadChain } from '../helpers/ike-chain.ts';
 
 const DIR = '/work/shared/captures/strongswan-lab/a-nat-keepalive';
@@ -41,7 +41,8 @@ interface ManifestJson {
 
 const keys = JSON.parse(readFileSync(`${DIR}/keys.json`, 'utf8')) as KeysJson;
 const manifest = JSON.parse(readFileSync(`${DIR}/manifest.json`, 'utf8')) as ManifestJson;
-const frames = readUdpFrames(`${DIR}/outside.pcap`);
+const OUTSIDE = `${DIR}/outside.pcap`;
+const frames = udpDatagrams(OUTSIDE);
 const ike = keys.ikev2[0]!;
 const suite = { encr: EncrId.AES_GCM_16, keyBits: 128, integ: IntegId.NONE } as const;
 const skEi = fromHex(ike.SK_ei);
@@ -49,10 +50,10 @@ const skEr = fromHex(ike.SK_er);
 
 const PT = { SA: 33, KE: 34, IDi: 35, IDr: 36, AUTH: 39, Nonce: 40, SK: 46 } as const;
 
-const initRequest = ikeMessage(udpFrame(frames, 1));
-const initResponse = ikeMessage(udpFrame(frames, 2));
-const authRequest = ikeMessage(udpFrame(frames, 3));
-const authResponse = ikeMessage(udpFrame(frames, 4));
+const initRequest = ikeFrame(OUTSIDE, 1);
+const initResponse = ikeFrame(OUTSIDE, 2);
+const authRequest = ikeFrame(OUTSIDE, 3);
+const authResponse = ikeFrame(OUTSIDE, 4);
 const ni = findPayload(messagePayloads(initRequest), PT.Nonce).body;
 const nr = findPayload(messagePayloads(initResponse), PT.Nonce).body;
 
@@ -69,7 +70,7 @@ describe('strongSwan IKE_AUTH (AES-GCM-16-128 SK payload, RFC 5282)', () => {
     expect(authRequest[16]).toBe(PT.SK);
     expect(authRequest.length).toBe(243);
     expect(authResponse.length).toBe(196);
-    expect(udpFrame(frames, 3).dstPort).toBe(4500);
+    expect(inFrame(frames, 3, OUTSIDE).dstPort).toBe(4500);
   });
 
   it('key sizes for AES_GCM_16_128 / PRF_HMAC_SHA2_256 match what charon derived', () => {
@@ -169,7 +170,7 @@ describe('strongSwan ESP-in-UDP (AES-GCM-16-128, RFC 4106)', () => {
     it(`frame ${frameNo} (${direction}) decrypts to an ICMP echo ${type === 8 ? 'request' : 'reply'} and re-encrypts byte-exact`, () => {
       const esp = keys.esp.find((e) => e.direction === direction)!;
       const keyE = fromHex(esp.enc_key);
-      const packet = udpFrame(frames, frameNo).payload;
+      const packet = inFrame(frames, frameNo, OUTSIDE).payload;
       expect(toHex(packet.subarray(0, 4))).toBe(esp.spi);
       const r = espOpen({ suite, keyE, packet });
       expect(r.ok).toBe(true);

@@ -32,8 +32,9 @@ interface UdpAt {
   readonly payload: Uint8Array;
 }
 
-function udpFrames(capture: 'inside' | 'outside'): UdpAt[] {
-  const pcap = readPcap(`${DIR}/${capture}.pcap`);
+/** The IPv4/UDP datagrams of a capture under /work/shared/captures, decoded by the codecs under test. */
+function udpFrames(path: string): UdpAt[] {
+  const pcap = readPcap(path);
   const out: UdpAt[] = [];
   for (const f of pcap.frames) {
     const link = decodeLink(pcap.linktype, f.data);
@@ -46,8 +47,8 @@ function udpFrames(capture: 'inside' | 'outside'): UdpAt[] {
   return out;
 }
 
-const outside = udpFrames('outside');
-const inside = udpFrames('inside');
+const outside = udpFrames(`${DIR}/outside.pcap`);
+const inside = udpFrames(`${DIR}/inside.pcap`);
 /** Frames 1 and 2 are the IKE_SA_INIT request and response, frame 3 the IKE_AUTH request. */
 const frame = (list: UdpAt[], n: number): UdpAt => list.find((f) => f.frame === n)!;
 
@@ -221,16 +222,7 @@ describe('our responder answering strongSwan 6.0.6 (outside.pcap frame 1)', () =
 describe('strongSwan 5.9.8 (debian-5.9.8-nat): the forced-encapsulation fake', () => {
   const DIR598 = 'strongswan-lab/debian-5.9.8-nat';
   const m598 = JSON.parse(readFileSync(`/work/shared/captures/${DIR598}/manifest.json`, 'utf8')) as typeof manifest;
-  const pcap = readPcap(`${DIR598}/outside.pcap`);
-  const frames598: UdpAt[] = [];
-  for (const f of pcap.frames) {
-    const link = decodeLink(pcap.linktype, f.data);
-    if (link.network !== 'ipv4') continue;
-    const ip = Ipv4Codec.decode(link.payload);
-    if (ip.protocol !== 17) continue;
-    const udp = UdpCodec.decode(ip.payload);
-    frames598.push({ frame: f.number, src: { addr: ip.src, port: udp.srcPort }, dst: { addr: ip.dst, port: udp.dstPort }, payload: udp.payload });
-  }
+  const frames598 = udpFrames(`${DIR598}/outside.pcap`);
 
   it('is SHA1 over a random address and port 0, which natd.ts reproduces (as encap force sends it)', () => {
     const fakes = m598.nat_detection_payloads.filter((n) => n.hash_computed_over.startsWith('FAKE'));

@@ -2,15 +2,15 @@
  * ISAKMP bytes from the reference captures (see /work/shared/captures/README.md).
  * Frame numbers are 1-based, as in tcpdump -# and Wireshark.
  */
-import { capturePath, isakmpDatagrams, type IsakmpDatagram } from '../../helpers/capture-isakmp.ts';
+import { capture, ikeDatagrams, inFrame, type IkeDatagram } from '../../helpers/capture-udp.ts';
 
-const cache = new Map<string, IsakmpDatagram[]>();
+const cache = new Map<string, IkeDatagram[]>();
 
 /** All ISAKMP datagrams of a capture under /work/shared/captures. */
-export function datagrams(rel: string): IsakmpDatagram[] {
+export function datagrams(rel: string): IkeDatagram[] {
   let d = cache.get(rel);
   if (!d) {
-    d = isakmpDatagrams(capturePath(rel));
+    d = ikeDatagrams(capture(rel));
     cache.set(rel, d);
   }
   return d;
@@ -18,9 +18,7 @@ export function datagrams(rel: string): IsakmpDatagram[] {
 
 /** The ISAKMP bytes of one frame. */
 export function frame(rel: string, n: number): Uint8Array {
-  const d = datagrams(rel).find((x) => x.frame === n);
-  if (!d) throw new Error(`${rel}: no ISAKMP datagram in frame ${n}`);
-  return d.bytes;
+  return inFrame(datagrams(rel), n, rel).ike;
 }
 
 /** One payload (generic header included) starting at `offset` in a message, cut by its length field. */

@@ -20,7 +20,7 @@ import { NotificationPayloadCodec } from '../../../src/wire/ikev1/payloads/notif
 import { ProposalPayloadCodec } from '../../../src/wire/ikev1/payloads/proposal.ts';
 import { SaPayloadCodec } from '../../../src/wire/ikev1/payloads/sa.ts';
 import { TransformPayloadCodec } from '../../../src/wire/ikev1/payloads/transform.ts';
-import { isakmpDatagrams, capturePath } from '../../helpers/capture-isakmp.ts';
+import { capture, ikeDatagrams } from '../../helpers/capture-udp.ts';
 import { thrownBy } from '../../helpers/roundtrip.ts';
 import { datagrams, frame, GOOD_CAPTURES, MALFORMED_CAPTURES } from './fixtures.ts';
 
@@ -43,40 +43,40 @@ function exercise(bytes: Uint8Array, base = 0): { strict: DecodeError | undefine
 
 describe('malformed captures', () => {
   it.each(MALFORMED_CAPTURES)('%s: DecodeError or a decode, never another exception', (cap) => {
-    const all = isakmpDatagrams(capturePath(cap), { all: true });
-    for (const d of all) exercise(d.bytes, d.frameOffset);
+    const all = ikeDatagrams(capture(cap), { all: true });
+    for (const d of all) exercise(d.ike, d.ikeOffset);
   });
 
   it('isakmp-pointer-loop.pcap: header length 0, then a HASH payload of 2 bytes: terminates with errors', () => {
     const d = datagrams('tcpdump/isakmp-pointer-loop.pcap')[0]!;
-    const { strict } = exercise(d.bytes, d.frameOffset);
+    const { strict } = exercise(d.ike, d.ikeOffset);
     expect([strict!.field, strict!.offset]).toEqual(['length', 42 + 24]);
-    const r = decodeIsakmpLenient(d.bytes, d.frameOffset);
+    const r = decodeIsakmpLenient(d.ike, d.ikeOffset);
     expect(r.errors.map((e) => e.field)).toEqual(['length', 'payload[0].header']);
     expect(r.payloads).toEqual([]);
   });
 
   it('isakmp-no-none-np.pcapng: the chain runs past header.length (84) and is cut there', () => {
     const d = datagrams('tcpdump/isakmp-no-none-np.pcapng')[0]!;
-    const { strict } = exercise(d.bytes);
+    const { strict } = exercise(d.ike);
     expect([strict!.field, strict!.offset]).toEqual(['payload[2].header', 84]);
-    const r = decodeIsakmpLenient(d.bytes);
+    const r = decodeIsakmpLenient(d.ike);
     expect(r.payloads.map((p) => p.kind)).toEqual(['notification', 'notification']);
   });
 
   it('isakmpv1-attr-oobr.pcap: a transform whose attributes are cut, kept as malformed', () => {
     const d = datagrams('tcpdump/isakmpv1-attr-oobr.pcap')[0]!;
-    const r = decodeIsakmpLenient(d.bytes, d.frameOffset);
+    const r = decodeIsakmpLenient(d.ike, d.ikeOffset);
     expect(r.errors[0]!.field).toBe('length');
     expect(r.payloads[0]!.kind).toBe('malformed');
     const e = r.errors[1]!;
     expect(e.field).toBe('transform.attribute[1].length');
-    expect(e.offset).toBe(d.frameOffset + 44);
+    expect(e.offset).toBe(d.ikeOffset + 44);
   });
 
   it('ikev1_id_ipv6_addr_subnet-oobr.pcap: the ID is malformed, then the chain runs out', () => {
     const d = datagrams('tcpdump/ikev1_id_ipv6_addr_subnet-oobr.pcap')[0]!;
-    const r = decodeIsakmpLenient(d.bytes, d.frameOffset);
+    const r = decodeIsakmpLenient(d.ike, d.ikeOffset);
     expect(r.errors.map((e) => e.field)).toEqual(['length', 'id.data', 'payload[1].length']);
     expect(r.payloads.map((p) => p.kind)).toEqual(['malformed']);
   });
@@ -84,7 +84,7 @@ describe('malformed captures', () => {
   it('isakmp-delete-segfault, isakmp-ikev1_n_print-oobr, isakmp-crash1: not version 1, stopped at the version byte', () => {
     for (const cap of ['tcpdump/isakmp-delete-segfault.pcap', 'tcpdump/isakmp-ikev1_n_print-oobr.pcap', 'openswan/klips-inputs/isakmp-crash1.pcap']) {
       for (const d of datagrams(cap)) {
-        const e = exercise(d.bytes).strict!;
+        const e = exercise(d.ike).strict!;
         expect([e.field, e.offset], cap).toEqual(['version', 17]);
       }
     }
@@ -97,9 +97,9 @@ describe('malformed captures', () => {
   it('isakmp-rfc3948-oobr and isakmp-3948-oobr-2 carry no ISAKMP (cut before the marker); their bytes still only give DecodeError', () => {
     for (const cap of ['tcpdump/isakmp-rfc3948-oobr.pcap', 'tcpdump/isakmp-3948-oobr-2.pcap']) {
       expect(datagrams(cap)).toEqual([]);
-      const raw = isakmpDatagrams(capturePath(cap), { all: true });
+      const raw = ikeDatagrams(capture(cap), { all: true });
       expect(raw.length).toBe(1);
-      expect(exercise(raw[0]!.bytes).strict).toBeInstanceOf(DecodeError);
+      expect(exercise(raw[0]!.ike).strict).toBeInstanceOf(DecodeError);
     }
   });
 });
@@ -128,7 +128,7 @@ describe('pointer loops', () => {
 });
 
 describe('fuzzing (fast-check)', () => {
-  const real = GOOD_CAPTURES.flatMap((c) => datagrams(c).map((d) => d.bytes));
+  const real = GOOD_CAPTURES.flatMap((c) => datagrams(c).map((d) => d.ike));
 
   it('arbitrary bytes only ever give DecodeError', () => {
     fc.assert(

@@ -22,7 +22,7 @@ describe('ISAKMP message: real captures', () => {
     let n = 0;
     for (const cap of GOOD_CAPTURES) {
       for (const d of datagrams(cap)) {
-        const m = expectReencode(IsakmpMessageCodec, d.bytes);
+        const m = expectReencode(IsakmpMessageCodec, d.ike);
         expect(m.header.majorVersion).toBe(1);
         n++;
       }
@@ -32,7 +32,7 @@ describe('ISAKMP message: real captures', () => {
 
   it('matches tcpdump -v (isakmp5-v.out) for ISAKMP_sa_setup.pcap', () => {
     const kinds = datagrams(SA_SETUP).map((d) => {
-      const m = IsakmpMessageCodec.decode(d.bytes, d.frameOffset);
+      const m = IsakmpMessageCodec.decode(d.ike, d.ikeOffset);
       return m.encrypted ? `[E next=${m.encrypted.nextPayload}]` : m.payloads.map((p) => p.kind).join(' ');
     });
     expect(kinds).toEqual([
@@ -61,9 +61,9 @@ describe('ISAKMP message: real captures', () => {
 
   it('reports a payload length below 4 with the field and its absolute frame offset', () => {
     const d = datagrams(SA_SETUP)[0]!;
-    const bad = d.bytes.slice();
+    const bad = d.ike.slice();
     bad[88 + 3] = 2; // second payload (first VID) at ISAKMP offset 88: length 2
-    const e = thrownBy(() => IsakmpMessageCodec.decode(bad, d.frameOffset)) as DecodeError;
+    const e = thrownBy(() => IsakmpMessageCodec.decode(bad, d.ikeOffset)) as DecodeError;
     expect(e).toBeInstanceOf(DecodeError);
     expect(e.layer).toBe('ikev1');
     expect(e.field).toBe('payload[1].length');
@@ -115,9 +115,9 @@ describe('ISAKMP message: real captures', () => {
 
   it('gives the same message from the lenient decoder when nothing is wrong', () => {
     for (const d of datagrams(SA_SETUP)) {
-      const r = decodeIsakmpLenient(d.bytes);
+      const r = decodeIsakmpLenient(d.ike);
       expect(r.errors).toEqual([]);
-      expect(r.message).toEqual(IsakmpMessageCodec.decode(d.bytes));
+      expect(r.message).toEqual(IsakmpMessageCodec.decode(d.ike));
     }
   });
 
