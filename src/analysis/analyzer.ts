@@ -19,7 +19,8 @@ import { DecodeError } from '../core/errors.ts';
 import { formatIp, type Endpoint, type IpAddress } from '../core/addr.ts';
 import type { Micros } from '../core/time.ts';
 import type { CaptureEntry } from '../pcap/format.ts';
-import { IKE_PORT } from '../wire/udp-encap.ts';
+import type { PacketSink } from '../pcap/reader.ts';
+import { IKE_PORT, NATT_PORT } from '../wire/udp-encap.ts';
 import { HeaderFlag, NotifyType, PayloadType, ProtocolId } from '../wire/ike/constants.ts';
 import { readIkeHeader } from '../wire/ike/header.ts';
 import { decodeMessage, decodePayloadChain, type IkeMessage } from '../wire/ike/message.ts';
@@ -94,6 +95,27 @@ interface CaptureState {
   firstDecodeError?: string;
   keepalivesOn500: number;
   readonly keepaliveOn500Frames: number[];
+  /** Lookup caches of the packet fast path (see fastPacket); they hold no state of their own. */
+  readonly fastFlows: Map<number, FastFlow>;
+  readonly fastEsp: Map<number, FastEsp>;
+}
+
+/** A flow of this capture found by its IPv4 addresses and ports; `next` chains hash collisions. */
+interface FastFlow {
+  readonly srcIp: number;
+  readonly srcPort: number;
+  readonly dstIp: number;
+  readonly dstPort: number;
+  readonly flow: FlowState;
+  next: FastFlow | undefined;
+}
+
+/** An ESP-in-UDP SA of this capture by SPI, with the text of the last source endpoint seen. */
+interface FastEsp {
+  readonly state: EspState;
+  srcIp: number;
+  srcPort: number;
+  srcKey: string;
 }
 
 interface FragPair {
@@ -108,13 +130,35 @@ interface FragPair {
 const ROLES = ['initiator', 'responder'] as const;
 
 function looksLikeIke(b: Uint8Array): boolean {
-  if (b.length < 28) return false;
-  const version = b[17]!;
-  const exch = b[18]!;
-  const len = ((b[24]! << 24) >>> 0) + ((b[25]! << 16) | (b[26]! << 8) | b[27]!);
+  return looksLikeIkeAt(b, 0, b.length);
+}
+
+/** looksLikeIke over b[p, p + n). */
+function looksLikeIkeAt(b: Uint8Array, p: number, n: number): boolean {
+  if (n < 28) return false;
+  const version = b[p + 17]!;
+  const exch = b[p + 18]!;
+  const len = ((b[p + 24]! << 24) >>> 0) + ((b[p + 25]! << 16) | (b[p + 26]! << 8) | b[p + 27]!);
   const v2 = version === 0x20 && exch >= 34 && exch <= 44;
   const v1 = version === 0x10 && ((exch >= 1 && exch <= 6) || exch === 32 || exch === 33);
-  return (v2 || v1) && len === b.length;
+  return (v2 || v1) && len === n;
+}
+
+function flowKey(capture: number, src: Endpoint, dst: Endpoint): string {
+  return `${capture}|${endpointText(src)}|${endpointText(dst)}`;
+}
+
+function espKey(capture: number, spi: number, encap: 'udp' | 'none'): string {
+  return `${capture}|${spi}|${encap}`;
+}
+
+function readU32(b: Uint8Array, o: number): number {
+  return ((b[o]! << 24) >>> 0) + ((b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!);
+}
+
+/** A copy of the IPv4 address at b[o], as the IPv4 decoder makes it. */
+function ipv4At(b: Uint8Array, o: number): IpAddress {
+  return { family: 4, bytes: b.slice(o, o + 4) };
 }
 
 export class CaptureAnalyzer {
@@ -153,6 +197,8 @@ export class CaptureAnalyzer {
       decodeErrorFrames: [],
       keepalivesOn500: 0,
       keepaliveOn500Frames: [],
+      fastFlows: new Map(),
+      fastEsp: new Map(),
     };
     this.captures.push(this.cur);
   }
@@ -168,6 +214,20 @@ export class CaptureAnalyzer {
     if (!this.cur) this.beginCapture(`capture ${this.captures.length}`);
     return this.cur!;
   }
+
+  /**
+   * A PacketSink for pcap/reader: the common case, ESP-in-UDP or a NAT-keepalive on the
+   * NAT-T port in an Ethernet/IPv4 frame, is analysed straight from the reader's buffer;
+   * everything else comes back as a regular entry. The result is the same as passing
+   * every packet to `entry`.
+   */
+  packetSink(): PacketSink {
+    return this.sink;
+  }
+
+  private readonly sink: PacketSink = {
+    packet: (b, start, end, index, linktype, at) => this.fastPacket(b, start, end, index, linktype, at),
+  };
 
   /** One entry from pcap/reader: headers and interfaces are noted, packets dissected and analysed. */
   entry(e: CaptureEntry): void {
@@ -313,7 +373,7 @@ export class CaptureAnalyzer {
     const src = srcEndpoint(d);
     const dst = dstEndpoint(d);
     if (!src || !dst || !isIkePortPair(src.port, dst.port)) return;
-    const key = `${c.index}|${endpointText(src)}|${endpointText(dst)}`;
+    const key = flowKey(c.index, src, dst);
     let f = this.flows.get(key);
     if (!f) {
       if (this.flows.size >= MAX_FLOWS) {
@@ -630,7 +690,7 @@ export class CaptureAnalyzer {
   private espPacket(c: CaptureState, d: Dissection): void {
     if (!d.esp || !d.src || !d.dst) return;
     const encap = d.encap === 'udp' ? 'udp' : 'none';
-    const key = `${c.index}|${d.esp.spi}|${encap}`;
+    const key = espKey(c.index, d.esp.spi, encap);
     const srcEp = srcEndpoint(d);
     const dstEp = dstEndpoint(d);
     const srcKey = encap === 'udp' && srcEp ? endpointText(srcEp) : formatIp(d.src);
@@ -658,6 +718,107 @@ export class CaptureAnalyzer {
     } else {
       s.decryptFailed++;
     }
+  }
+
+  // ---- fast path ----
+
+  /**
+   * Handles one packet from the reader's buffer when it is ESP-in-UDP or a keepalive
+   * on the NAT-T port pair (neither port 500, one of them 4500) in an unfragmented
+   * Ethernet/IPv4 frame with a 20-byte header and consistent lengths, and no keys are
+   * loaded; returns false for anything else (before changing any state), which then
+   * takes the regular path. What it does to the analyser is exactly what `entry` does
+   * for such a packet: dissect.ts classifies it as 'esp' (encap 'udp') or 'keepalive',
+   * then `dissection` counts it, touches its flow and (ESP) its SPI.
+   */
+  private fastPacket(b: Uint8Array, start: number, end: number, index: number, linktype: number, at: Micros): boolean {
+    if (linktype !== 1 || this.keys !== undefined || end - start < 42) return false;
+    // Ethernet II without VLAN tags, type IPv4.
+    if (b[start + 12] !== 0x08 || b[start + 13] !== 0x00) return false;
+    const ip = start + 14;
+    // Version 4, IHL 5; the total length within the frame (Ethernet padding may follow).
+    if (b[ip] !== 0x45) return false;
+    const total = (b[ip + 2]! << 8) | b[ip + 3]!;
+    if (total < 28 || total > end - ip) return false;
+    // Not a fragment (MF clear, offset 0); UDP.
+    if ((b[ip + 6]! & 0x3f) !== 0 || b[ip + 7] !== 0 || b[ip + 9] !== 17) return false;
+    const u = ip + 20;
+    const srcPort = (b[u]! << 8) | b[u + 1]!;
+    const dstPort = (b[u + 2]! << 8) | b[u + 3]!;
+    if (srcPort === IKE_PORT || dstPort === IKE_PORT || (srcPort !== NATT_PORT && dstPort !== NATT_PORT)) return false;
+    const udpLen = (b[u + 4]! << 8) | b[u + 5]!;
+    if (udpLen < 8 || udpLen > total - 20) return false;
+    const p = u + 8;
+    const n = udpLen - 8;
+    let keepalive = false;
+    if (n === 1 && b[p] === 0xff) keepalive = true;
+    else if (n < 8 || (b[p] === 0 && b[p + 1] === 0 && b[p + 2] === 0 && b[p + 3] === 0)) return false;
+    else if (looksLikeIkeAt(b, p, n)) return false;
+
+    const c = this.capture();
+    c.packets++;
+    if (c.firstAt === undefined || at < c.firstAt) c.firstAt = at;
+    if (c.lastAt === undefined || at > c.lastAt) c.lastAt = at;
+    const srcIp = readU32(b, ip + 12);
+    const dstIp = readU32(b, ip + 16);
+    const flow = this.fastFlow(c, b, ip, srcIp, srcPort, dstIp, dstPort, at);
+    if (keepalive) {
+      c.counts.keepalives++;
+      if (flow) {
+        flow.touch(at, index);
+        flow.keepalive(at, index);
+      }
+      return true;
+    }
+    if (flow) flow.touch(at, index);
+    c.counts.esp++;
+    const spi = readU32(b, p);
+    let e = c.fastEsp.get(spi | 0);
+    if (e === undefined) {
+      const srcEp = { addr: ipv4At(b, ip + 12), port: srcPort };
+      const srcKey = endpointText(srcEp);
+      const key = espKey(c.index, spi, 'udp');
+      let s = this.esp.get(key);
+      if (!s) {
+        if (this.esp.size >= MAX_ESP_SAS) {
+          this.espDropped++;
+          return true;
+        }
+        s = new EspState(c.index, spi, 'udp', srcEp, { addr: ipv4At(b, ip + 16), port: dstPort }, srcKey, at, index);
+        this.esp.set(key, s);
+      }
+      e = { state: s, srcIp, srcPort, srcKey };
+      c.fastEsp.set(spi | 0, e);
+    } else if (e.srcIp !== srcIp || e.srcPort !== srcPort) {
+      e.srcIp = srcIp;
+      e.srcPort = srcPort;
+      e.srcKey = endpointText({ addr: ipv4At(b, ip + 12), port: srcPort });
+    }
+    e.state.add(readU32(b, p + 4), n, at, index, e.srcKey);
+    return true;
+  }
+
+  /** The flow `touchFlow` would find or create for these IPv4 endpoints (undefined when the table is full). */
+  private fastFlow(c: CaptureState, b: Uint8Array, ip: number, srcIp: number, srcPort: number, dstIp: number, dstPort: number, at: Micros): FlowState | undefined {
+    const h = (Math.imul(srcIp ^ (srcPort << 16), 0x9e3779b1) ^ Math.imul(dstIp ^ dstPort, 0x85ebca6b)) & 0x3fffffff;
+    const head = c.fastFlows.get(h);
+    for (let e = head; e !== undefined; e = e.next) {
+      if (e.srcIp === srcIp && e.srcPort === srcPort && e.dstIp === dstIp && e.dstPort === dstPort) return e.flow;
+    }
+    const src = { addr: ipv4At(b, ip + 12), port: srcPort };
+    const dst = { addr: ipv4At(b, ip + 16), port: dstPort };
+    const key = flowKey(c.index, src, dst);
+    let f = this.flows.get(key);
+    if (!f) {
+      if (this.flows.size >= MAX_FLOWS) {
+        this.flowsDropped++;
+        return undefined;
+      }
+      f = new FlowState(c.index, src, dst, at);
+      this.flows.set(key, f);
+    }
+    c.fastFlows.set(h, { srcIp, srcPort, dstIp, dstPort, flow: f, next: head });
+    return f;
   }
 
   // ---- report ----

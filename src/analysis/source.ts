@@ -6,6 +6,7 @@
  */
 import { DecodeError } from '../core/errors.ts';
 import type { CaptureEntry } from '../pcap/format.ts';
+import type { CaptureStream } from '../pcap/reader.ts';
 import type { CaptureAnalyzer } from './analyzer.ts';
 
 export interface CaptureSource {
@@ -27,9 +28,18 @@ export async function feedSource(a: CaptureAnalyzer, src: CaptureSource): Promis
   a.beginCapture(src.name);
   let seen = false;
   try {
-    for await (const e of src.entries()) {
-      seen = true;
-      a.entry(e);
+    const entries = src.entries();
+    if (isCaptureStream(entries)) {
+      // One synchronous pass per chunk; most packets go straight from the reader's buffer.
+      await entries.feed((e) => {
+        seen = true;
+        a.entry(e);
+      }, a.packetSink());
+    } else {
+      for await (const e of entries) {
+        seen = true;
+        a.entry(e);
+      }
     }
   } catch (e) {
     if (!(e instanceof DecodeError)) throw e;
@@ -38,4 +48,8 @@ export async function feedSource(a: CaptureAnalyzer, src: CaptureSource): Promis
   }
   a.endCapture();
   return { ok: true };
+}
+
+function isCaptureStream(x: AsyncIterable<CaptureEntry> | Iterable<CaptureEntry>): x is CaptureStream {
+  return typeof (x as Partial<CaptureStream>).feed === 'function';
 }

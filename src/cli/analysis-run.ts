@@ -7,7 +7,6 @@
  * Files are CaptureSources (analysis/source.ts), so a source that is not a file (the
  * replay command's simulated taps) can be analysed the same way.
  */
-import { createReadStream } from 'node:fs';
 import cliProgress from 'cli-progress';
 import { parseDuration, type Micros } from '../core/time.ts';
 import { readCapture } from '../pcap/reader.ts';
@@ -17,6 +16,7 @@ import type { AnalysisReport } from '../analysis/report.ts';
 import type { KeyRing } from '../analysis/keys.ts';
 import { CliError, describeDecodeError } from './errors.ts';
 import { checkCaptureFile } from './capture-input.ts';
+import { fileChunks } from './file-chunks.ts';
 import { loadKeys } from './keys-input.ts';
 
 /** Files larger than this get a progress bar when stderr is a terminal. */
@@ -47,19 +47,7 @@ export function fileSource(file: string, onBytes?: (n: number) => void): Capture
   return {
     name: file,
     entries() {
-      const stream = createReadStream(file, { highWaterMark: 256 * 1024 });
-      const chunks = (async function* () {
-        try {
-          for await (const c of stream) {
-            onBytes?.((c as Uint8Array).length);
-            yield c as Uint8Array;
-          }
-        } catch (e) {
-          const code = (e as NodeJS.ErrnoException).code;
-          throw new CliError(`${file}: cannot read: ${code ?? (e as Error).message}`);
-        }
-      })();
-      return readCapture(chunks);
+      return readCapture(fileChunks(file, onBytes));
     },
   };
 }

@@ -3,7 +3,7 @@
  * CBC without implicit padding (the protocols pad themselves), and GCM with an
  * explicit 12-byte nonce, AAD and 16-byte tag.
  */
-import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from 'node:crypto';
 import { assert } from '../core/index.ts';
 
 /** Why sealing or opening a protected payload failed. */
@@ -61,6 +61,33 @@ export function gcmSeal(
   const a = c.update(plaintext);
   const b = c.final();
   return { ciphertext: new Uint8Array(Buffer.concat([a, b])), tag: new Uint8Array(c.getAuthTag()) };
+}
+
+/** An AES-GCM key imported once (a KeyObject) for sealing many packets with gcmSealInto. */
+export interface GcmKey {
+  readonly cipher: 'aes-128-gcm' | 'aes-192-gcm' | 'aes-256-gcm';
+  readonly key: KeyObject;
+}
+
+export function gcmKey(key: Uint8Array): GcmKey {
+  assert(key.length === 16 || key.length === 24 || key.length === 32, `AES key must be 16, 24 or 32 bytes, got ${key.length}`);
+  return { cipher: `aes-${key.length * 8}-gcm` as GcmKey['cipher'], key: createSecretKey(key) };
+}
+
+/**
+ * gcmSeal writing into `out`: the ciphertext at `offset`, the 16-byte tag right after
+ * it. For a datapath that builds the whole packet in one buffer.
+ */
+export function gcmSealInto(key: GcmKey, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, out: Uint8Array, offset: number): void {
+  assert(nonce.length === 12, `GCM nonce must be 12 bytes, got ${nonce.length}`);
+  assert(out.length >= offset + plaintext.length + GCM_TAG_LENGTH, 'GCM output buffer too small');
+  const c = createCipheriv(key.cipher, key.key, nonce, { authTagLength: GCM_TAG_LENGTH });
+  c.setAAD(aad);
+  const a = c.update(plaintext);
+  out.set(a, offset);
+  const b = c.final();
+  if (b.length > 0) out.set(b, offset + a.length);
+  out.set(c.getAuthTag(), offset + plaintext.length);
 }
 
 /** AES-GCM open: the plaintext, or undefined when the tag does not verify. */

@@ -8,9 +8,10 @@
  *    all-zero shared secret is refused (RFC 8031 §2.3, RFC 7748 §6.1).
  *
  * Private values come from the injected Rng, so a seeded run is reproducible.
- * X25519 keys are handled as RFC 8410 PKCS#8 / SPKI DER only: exporting a
- * public key object as JWK can hang Node 20's process, and JWK import of a
- * private OKP key needs the public part anyway.
+ * X25519 keys go into node:crypto as JWK (RFC 8037), an order of magnitude faster
+ * than OpenSSL 3's PKCS#8 / SPKI DER decoders (x25519Private), and the public value
+ * comes out as X25519(k, 9) (x25519PublicValue): nothing is exported as JWK, which can
+ * hang Node 20's process.
  */
 import {
   createDiffieHellman,
@@ -19,6 +20,7 @@ import {
   createPublicKey,
   diffieHellman,
   type ECDH,
+  type KeyObject,
 } from 'node:crypto';
 import { ProtocolError, assert, concatBytes, type Rng } from '../core/index.ts';
 import { DH_GROUP_NAMES, DhGroup } from './algorithms.ts';
@@ -226,18 +228,49 @@ function createEcp(group: DhGroupId, p: EcpParams, rng: Rng): DhExchange {
 
 /** RFC 8410 §7 PKCS#8 prefix for an X25519 private key (the 32 key bytes follow). */
 const X25519_PKCS8_PREFIX = Uint8Array.from(Buffer.from('302e020100300506032b656e04220420', 'hex'));
-/** RFC 8410 §4 SubjectPublicKeyInfo prefix for an X25519 public key (the 32 key bytes follow). */
-const X25519_SPKI_PREFIX = Uint8Array.from(Buffer.from('302a300506032b656e032100', 'hex'));
+const X25519_BASE_POINT = Uint8Array.of(9, ...new Uint8Array(31));
+
+/** base64url of 32 zero bytes: the placeholder public part of a private JWK (see x25519Private). */
+const JWK_ZERO_X = Buffer.alloc(32).toString('base64url');
+/** Cleared when this Node checks a private JWK's public part; DER is used from then on. */
+let jwkImport = true;
+
+/**
+ * The X25519 private key with these 32 bytes. Importing it as a JWK takes tens of
+ * microseconds; OpenSSL 3's PKCS#8 decoder takes about ten times as long, which made
+ * it the largest single cost of an IKE handshake. The JWK needs a public part too:
+ * Node 20 derives the public key from `d` and does not look at `x`, so a placeholder
+ * is given; a Node that checks `x` refuses it, and DER is used instead.
+ */
+function x25519Private(d: Uint8Array): KeyObject {
+  if (jwkImport) {
+    try {
+      return createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: Buffer.from(d).toString('base64url'), x: JWK_ZERO_X }, format: 'jwk' });
+    } catch {
+      jwkImport = false;
+    }
+  }
+  return createPrivateKey({ key: Buffer.from(concatBytes(X25519_PKCS8_PREFIX, d)), format: 'der', type: 'pkcs8' });
+}
+
+/** The X25519 base point, u = 9 (RFC 7748 §4.1), as a public key. */
+let basePoint: KeyObject | undefined;
+
+/**
+ * The 32-byte public value of an X25519 key: X25519(k, 9) (RFC 7748 §6.1), computed
+ * with diffieHellman against the base point. Both ways out of a KeyObject cost more or
+ * are unsafe here: SPKI DER export goes through OpenSSL 3's slow encoder, and Node 20's
+ * JWK export can deadlock the process (it holds the key's mutex while allocating, and a
+ * collected key-generation job that shares the mutex then waits for it forever).
+ */
+function x25519PublicValue(privateKey: KeyObject): Uint8Array {
+  basePoint ??= createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: Buffer.from(X25519_BASE_POINT).toString('base64url') }, format: 'jwk' });
+  return new Uint8Array(diffieHellman({ privateKey, publicKey: basePoint }));
+}
 
 function createX25519(group: DhGroupId, rng: Rng): DhExchange {
-  const privateKey = createPrivateKey({
-    key: Buffer.from(concatBytes(X25519_PKCS8_PREFIX, rng.bytes(32))),
-    format: 'der',
-    type: 'pkcs8',
-  });
-  const spki = new Uint8Array(createPublicKey(privateKey).export({ format: 'der', type: 'spki' }));
-  assert(spki.length === X25519_SPKI_PREFIX.length + 32, 'unexpected X25519 SPKI length');
-  const publicValue = spki.slice(spki.length - 32);
+  const privateKey = x25519Private(rng.bytes(32));
+  const publicValue = x25519PublicValue(privateKey);
   return {
     group,
     publicValue,
@@ -245,11 +278,8 @@ function createX25519(group: DhGroupId, rng: Rng): DhExchange {
       checkLength(group, peerPublic);
       let secret: Uint8Array;
       try {
-        const publicKey = createPublicKey({
-          key: Buffer.from(concatBytes(X25519_SPKI_PREFIX, peerPublic)),
-          format: 'der',
-          type: 'spki',
-        });
+        // Raw public values import as JWK (RFC 8037), without OpenSSL's slow SPKI decoder.
+        const publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: Buffer.from(peerPublic).toString('base64url') }, format: 'jwk' });
         secret = new Uint8Array(diffieHellman({ privateKey, publicKey }));
       } catch (e) {
         // OpenSSL refuses an all-zero result (a small-order peer point).

@@ -64,6 +64,7 @@ export interface EspSaRow {
 
 /** A UAT string field: quoted, with `"`, `\` and non-printable bytes as \xNN (Wireshark's uat_esc). */
 function quote(s: string): string {
+  if (/^[\x20\x21\x23-\x5b\x5d-\x7e]*$/.test(s)) return `"${s}"`;
   let out = '"';
   for (const ch of s) {
     const c = ch.codePointAt(0)!;
@@ -335,13 +336,21 @@ export interface KeyLogOptions {
 export function charonHexDump(label: string, bytes: Uint8Array): string[] {
   const lines = [`${label} => ${bytes.length} bytes @ 0x0`];
   for (let o = 0; o < bytes.length; o += 16) {
-    const chunk = bytes.subarray(o, o + 16);
-    const hex = Array.from(chunk, (b) => b.toString(16).toUpperCase().padStart(2, '0')).join(' ');
-    const ascii = Array.from(chunk, (b) => (b >= 0x20 && b <= 0x7e ? String.fromCharCode(b) : '.')).join('');
+    const end = Math.min(o + 16, bytes.length);
+    let hex = '';
+    let ascii = '';
+    for (let i = o; i < end; i++) {
+      const b = bytes[i]!;
+      hex += i === o ? HEX_UPPER[b]! : ` ${HEX_UPPER[b]!}`;
+      ascii += PRINTABLE[b]!;
+    }
     lines.push(`${String(o).padStart(4, ' ')}: ${hex.padEnd(47, ' ')}  ${ascii}`);
   }
   return lines;
 }
+
+const HEX_UPPER = Array.from({ length: 256 }, (_, b) => b.toString(16).toUpperCase().padStart(2, '0'));
+const PRINTABLE = Array.from({ length: 256 }, (_, b) => (b >= 0x20 && b <= 0x7e ? String.fromCharCode(b) : '.'));
 
 export interface IkeKeyLogEntry {
   /** Connection name and unique id: the "<lab|1>" tag. */

@@ -251,9 +251,12 @@ export class OutboundSa extends SaBase {
     this.ttl = input.ttl ?? DEFAULT_OUTER_TTL;
   }
 
+  private threshold: bigint | undefined;
+
   /** First sequence number at which a rekey is requested. */
   get rekeyThreshold(): bigint {
-    return this.sequenceLimit + 1n - BigInt(this.rekeyMargin);
+    // esn and rekeyMargin never change, so this is worked out once.
+    return (this.threshold ??= this.sequenceLimit + 1n - BigInt(this.rekeyMargin));
   }
 }
 

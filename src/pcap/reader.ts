@@ -25,6 +25,7 @@
  * fault has been yielded when it is thrown; nothing is skipped silently.
  */
 import { DecodeError } from '../core/errors.ts';
+import type { Micros } from '../core/time.ts';
 import {
   BYTE_ORDER_MAGIC,
   BlockType,
@@ -42,6 +43,32 @@ import {
 
 /** Source of bytes for the streaming reader. */
 export type ByteChunks = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+
+/**
+ * Offered each packet of a classic pcap file (and each Enhanced Packet Block without
+ * options) before a PacketRecord is built. `bytes[start, end)` is the captured data;
+ * it is valid only during the call (it may be the decoder's carry-over buffer), so
+ * nothing may keep a view of it. Return true when the packet has been dealt with
+ * completely (the decoder then only counts it), false to receive it as a regular
+ * PacketRecord entry instead, in its place in file order.
+ */
+export interface PacketSink {
+  packet(bytes: Uint8Array, start: number, end: number, index: number, linktype: number, timestampUs: Micros, originalLength: number): boolean;
+}
+
+/**
+ * What `readCapture` returns: an async generator of entries that can also be consumed
+ * with one synchronous pass per chunk (`feed`), so a consumer pays no async step per
+ * entry and can take packets straight from the decoder's buffer. Use one or the other.
+ */
+export interface CaptureStream extends AsyncGenerator<CaptureEntry, void, undefined> {
+  /**
+   * Decodes every chunk in turn, hands each entry to `onEntry` in file order (packets
+   * are first offered to `sink`), and resolves at the end of the input. Rejects with
+   * the DecodeError of a fault after everything before it has been handed over.
+   */
+  feed(onEntry: (e: CaptureEntry) => void, sink?: PacketSink): Promise<void>;
+}
 
 const NEED = -1;
 
@@ -279,6 +306,9 @@ export class CaptureDecoder {
 
   private index = 0;
 
+  /** Offered packets before records are built (see PacketSink); none by default. */
+  packetSink: PacketSink | undefined = undefined;
+
   /** Number of bytes consumed so far (offset of the next entry). */
   get position(): number {
     return this.offset;
@@ -504,15 +534,13 @@ export class CaptureDecoder {
     const sec = rd32(b, p, le);
     const frac = rd32(b, p + 4, le);
     const origLen = rd32(b, p + 12, le);
-    let timestampUs: number;
-    let timestampNs: bigint;
-    if (this.pcapNanos) {
-      timestampUs = sec * 1_000_000 + Math.floor(frac / 1000);
-      timestampNs = BigInt(sec) * NS_PER_S + BigInt(frac);
-    } else {
-      timestampUs = sec * 1_000_000 + frac;
-      timestampNs = BigInt(timestampUs) * 1000n;
+    const timestampUs = this.pcapNanos ? sec * 1_000_000 + Math.floor(frac / 1000) : sec * 1_000_000 + frac;
+    this.want = 16;
+    if (this.packetSink !== undefined && this.packetSink.packet(b, p + 16, p + total, this.index + 1, this.pcapLinktype, timestampUs, origLen)) {
+      this.index++;
+      return total;
     }
+    const timestampNs = this.pcapNanos ? BigInt(sec) * NS_PER_S + BigInt(frac) : BigInt(timestampUs) * 1000n;
     const record: PacketRecord = {
       kind: 'packet',
       index: ++this.index,
@@ -528,7 +556,6 @@ export class CaptureDecoder {
       data: b.slice(p + 16, p + total),
     };
     this.out.push(record);
-    this.want = 16;
     return total;
   }
 
@@ -805,9 +832,18 @@ export class CaptureDecoder {
     const capLen = rd32(b, p + 20, le);
     const origLen = rd32(b, p + 24, le);
     this.checkCaptured(capLen, len - 32, iface, len);
+    const optionsAt = 28 + ((capLen + 3) & ~3);
+    const timestampNs = iface.toNs(units);
+    if (this.packetSink !== undefined && optionsAt >= len - 4) {
+      const timestampUs = Number(floorDiv(timestampNs, 1000n));
+      if (this.packetSink.packet(b, p + 28, p + 28 + capLen, this.index + 1, iface.entry.linktype, timestampUs, origLen)) {
+        this.index++;
+        return;
+      }
+    }
     const data = b.slice(p + 28, p + 28 + capLen);
-    const { comments, flags } = this.packetOptions(b, p, 28 + ((capLen + 3) & ~3), len, le);
-    this.pushPacket(iface, id, iface.toNs(units), false, data, origLen, comments, flags);
+    const { comments, flags } = this.packetOptions(b, p, optionsAt, len, le);
+    this.pushPacket(iface, id, timestampNs, false, data, origLen, comments, flags);
   }
 
   private parseObsoletePacket(b: Uint8Array, p: number, len: number, le: boolean): void {
@@ -853,8 +889,20 @@ export function* readPacketsSync(bytes: Uint8Array): Generator<PacketRecord, voi
  * decoded in one go and its entries are then yielded one by one (so memory is
  * bounded by the chunk size plus the carry-over); if the chunk holds a fault,
  * the entries before it are yielded first, then the DecodeError is thrown.
+ * The result can instead be consumed with `feed` (see CaptureStream).
  */
-export async function* readCapture(chunks: ByteChunks): AsyncGenerator<CaptureEntry, void, undefined> {
+export function readCapture(chunks: ByteChunks): CaptureStream {
+  const stream = entriesOf(chunks) as CaptureStream;
+  stream.feed = async (onEntry, sink) => {
+    const d = new CaptureDecoder();
+    d.packetSink = sink;
+    for await (const chunk of chunks) for (const e of d.push(chunk)) onEntry(e);
+    d.finish();
+  };
+  return stream;
+}
+
+async function* entriesOf(chunks: ByteChunks): AsyncGenerator<CaptureEntry, void, undefined> {
   const d = new CaptureDecoder();
   const batch: CaptureEntry[] = [];
   for await (const chunk of chunks) {
