@@ -48,6 +48,7 @@ export * from './lib/charon.ts';
 export * from './lib/list-sas.ts';
 export * from './lib/keylog.ts';
 export * from './lib/tshark.ts';
+export * from './lib/natt-peer.ts';
 
 /** Prefix of every namespace and work folder this harness creates. */
 export const LAB_PREFIX = 'nattlab';

@@ -104,6 +104,12 @@ export interface PskConnection {
   readonly encap?: boolean;
   /** dpd_delay in seconds. */
   readonly dpdDelayS?: number;
+  /**
+   * The CHILD_SA's rekey_time in seconds, with rand_time = 0 so it happens exactly then, and
+   * life_time = rekey_time + 10 s (the default, 110 %, rounds down to rekey_time for small
+   * values, and the CHILD_SA then expires hard and is recreated instead of rekeyed).
+   */
+  readonly childRekeyS?: number;
 }
 
 /** A swanctl.conf for one PSK IKEv2 tunnel-mode connection (README §4). */
@@ -134,6 +140,9 @@ export function pskSwanctlConf(c: PskConnection): string {
     `        local_ts = ${c.localTs}`,
     `        remote_ts = ${c.remoteTs ?? '0.0.0.0/0'}`,
     `        esp_proposals = ${c.espProposals ?? 'aes128gcm16, aes256-sha256'}`,
+    ...(c.childRekeyS !== undefined
+      ? [`        rekey_time = ${c.childRekeyS}s`, `        life_time = ${c.childRekeyS + 10}s`, '        rand_time = 0s']
+      : []),
     '      }',
     '    }',
     '  }',

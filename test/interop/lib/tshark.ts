@@ -41,6 +41,16 @@ export interface CaptureFrame {
   readonly icmpType: number | undefined;
   /** tshark's UDP checksum status: 0 bad, 1 good, 2 unverified. */
   readonly udpChecksumStatus: number | undefined;
+  /** The IKE header's Response flag. */
+  readonly ikeResponse: boolean;
+  readonly ikeMessageId: number | undefined;
+  /**
+   * Every payload type tshark saw, in order: the SK payload (46) and, once decrypted,
+   * what it carried, e.g. [46] for an empty INFORMATIONAL (a liveness check), [46, 42] for a DELETE.
+   */
+  readonly ikePayloads: readonly number[];
+  /** The outer UDP length (header included): 9 for a NAT-keepalive. */
+  readonly udpLength: number | undefined;
 }
 
 const FIELDS = [
@@ -63,6 +73,10 @@ const FIELDS = [
   'esp.icv_bad',
   'icmp.type',
   'udp.checksum.status',
+  'isakmp.flag_r',
+  'isakmp.messageid',
+  'isakmp.typepayload',
+  'udp.length',
 ] as const;
 
 function first(v: string): string | undefined {
@@ -109,6 +123,10 @@ export function parseFrameLine(line: string): CaptureFrame {
     espIcvBad: present(g(16)),
     icmpType: lastNum(g(17)),
     udpChecksumStatus: firstNum(g(18)),
+    ikeResponse: present(first(g(19)) ?? ''),
+    ikeMessageId: firstNum(g(20)),
+    ikePayloads: g(21) === '' ? [] : g(21).split(',').map(Number),
+    udpLength: firstNum(g(22)),
   };
 }
 
@@ -202,4 +220,50 @@ export function summarize(frames: readonly CaptureFrame[]): CaptureSummary {
 export async function decryptCapture(pcap: string, keys: WiresharkRows, owner?: string): Promise<{ frames: CaptureFrame[]; summary: CaptureSummary }> {
   const frames = await tsharkFrames(pcap, owner === undefined ? { keys } : { keys, owner });
   return { frames, summary: summarize(frames) };
+}
+
+/** The NAT-D notifies of one IKE_SA_INIT message, as they are on the wire. */
+export interface NatdOnWire {
+  readonly frame: number;
+  readonly ipSrc: string;
+  readonly sport: number;
+  readonly response: boolean;
+  /** 16 hex digits each (SPIr is all zeros in the request). */
+  readonly spiI: string;
+  readonly spiR: string;
+  /** NAT_DETECTION_SOURCE_IP / NAT_DETECTION_DESTINATION_IP data, lower-case hex. */
+  readonly source: readonly string[];
+  readonly destination: readonly string[];
+}
+
+/**
+ * NAT-D hashes of every IKE_SA_INIT message in a capture. tshark lists notify
+ * types and data separately, so only messages whose notifies all carry data
+ * are read (a request from natt-sim or charon: exactly the two NAT-D notifies);
+ * a message where the two lists do not line up is left out.
+ */
+export async function natdOnWire(pcap: string, owner?: string): Promise<NatdOnWire[]> {
+  const r = await run(owner ?? 'tshark', [
+    'tshark', '-n', '-r', pcap, '-Y', 'isakmp.exchangetype == 34', '-T', 'fields', '-E', 'separator=/t', '-E', 'occurrence=a',
+    '-e', 'frame.number', '-e', 'ip.src', '-e', 'udp.srcport', '-e', 'isakmp.flag_r', '-e', 'isakmp.ispi', '-e', 'isakmp.rspi',
+    '-e', 'isakmp.notify.msgtype', '-e', 'isakmp.notify.data',
+  ], { timeoutMs: 30_000 });
+  const out: NatdOnWire[] = [];
+  for (const line of r.stdout.split('\n').filter((l) => l.trim() !== '')) {
+    const f = line.split('\t');
+    const types = (f[6] ?? '').split(',').filter((s) => s !== '').map(Number);
+    const data = (f[7] ?? '').split(',').filter((s) => s !== '').map((s) => s.replace(/:/g, '').toLowerCase());
+    if (types.length !== data.length) continue;
+    out.push({
+      frame: Number(f[0]),
+      ipSrc: f[1] ?? '',
+      sport: Number(f[2]),
+      response: present(f[3] ?? ''),
+      spiI: f[4] ?? '',
+      spiR: f[5] ?? '',
+      source: data.filter((_, i) => types[i] === 16388),
+      destination: data.filter((_, i) => types[i] === 16389),
+    });
+  }
+  return out;
 }
