@@ -43,6 +43,17 @@ export interface ExplainOptions {
   readonly origin?: Micros;
   /** Steps from another source (a simulation's event log), merged by time. */
   readonly extraSteps?: readonly NarrativeStep[];
+  /**
+   * Tell the NAT translations a message shows between captures on both sides of a NAT
+   * (default true). A simulation tells its NAT devices' own records instead.
+   */
+  readonly inferTranslations?: boolean;
+  /** Lines added to the intro (what was run, the topology). */
+  readonly intro?: readonly string[];
+  /** The intro's last line, what times count from (default: the first frame). */
+  readonly timeNote?: string;
+  /** Where the NAT timeout the keepalives are checked against comes from (default: "--nat-timeout"). */
+  readonly natTimeoutNote?: string;
 }
 
 const secs = (us: Micros) => `${(us / 1e6).toFixed(3)} s`;
@@ -124,7 +135,9 @@ export function explainCaptures(report: AnalysisReport, timeline: CaptureTimelin
     steps.push({ time: at, actor: who(sa, sender), text: `${label}, ${sender} → ${receiver}: ${path}.`, detail });
 
     // The NAT(s) this message crossed, told once per mapping.
-    for (const step of translationSteps(v, sender, m.seen, mappingsTold, capName)) steps.push({ ...step, time: at, actor: who(sa, step.actor) });
+    if (opts.inferTranslations !== false) {
+      for (const step of translationSteps(v, sender, m.seen, mappingsTold, capName)) steps.push({ ...step, time: at, actor: who(sa, step.actor) });
+    }
 
     // The float.
     const f = sa.firstMessageOn4500Detail;
@@ -158,7 +171,7 @@ export function explainCaptures(report: AnalysisReport, timeline: CaptureTimelin
       const flows = timeline.keepalives.filter((k) => reps.some((s) => s.capture === k.capture && s.endpoint === k.src && s.to === k.dst));
       if (!flows.length) continue;
       const at = rel(Math.min(...flows.map((f) => f.firstAt)));
-      add(at, [{ time: at, actor: who(sa, r), ...keepaliveStep(sa, r, reps, flows, timeline, report.options.natTimeoutS, rel, capName, multi) }]);
+      add(at, [{ time: at, actor: who(sa, r), ...keepaliveStep(sa, r, reps, flows, timeline, report.options.natTimeoutS, opts.natTimeoutNote ?? '--nat-timeout', rel, capName, multi) }]);
     }
   }
   for (const k of report.unattachedKeepalives) {
@@ -189,7 +202,8 @@ export function explainCaptures(report: AnalysisReport, timeline: CaptureTimelin
     ...report.ikeSas.map(
       (sa) => `IKE SA #${sa.index}: IKEv${sa.version}, SPIi ${sa.spiI}, SPIr ${sa.spiR}; initiator ${sa.initiator ?? '?'}, responder ${sa.responder ?? '?'}`,
     ),
-    `Times are seconds from the first frame${multi ? ' of any capture' : ''}.`,
+    ...(opts.intro ?? []),
+    opts.timeNote ?? `Times are seconds from the first frame${multi ? ' of any capture' : ''}.`,
   ];
   const title = opts.title ?? `What happened in ${report.captures.map((c) => baseName(c.file)).join(' + ')}`;
   return { title, intro, steps: opts.extraSteps ? mergeSteps(ordered, opts.extraSteps) : ordered };
@@ -400,6 +414,7 @@ function keepaliveStep(
   flows: readonly KeepaliveFlow[],
   timeline: CaptureTimeline,
   natTimeoutS: number,
+  natTimeoutNote: string,
   rel: (at: Micros) => Micros,
   capName: (c: number) => string,
   multi: boolean,
@@ -434,8 +449,8 @@ function keepaliveStep(
   if (k.maxIntervalS !== null) {
     detail.push(
       k.maxIntervalS <= natTimeoutS
-        ? `The NAT mapping timeout assumed here is ${natTimeoutS} s (--nat-timeout): the largest gap, ${k.maxIntervalS.toFixed(3)} s, is shorter, so the mapping stays alive.`
-        : `The NAT mapping timeout assumed here is ${natTimeoutS} s (--nat-timeout): the largest gap, ${k.maxIntervalS.toFixed(3)} s, is longer, so the mapping can expire between keepalives (finding KEEPALIVE_INTERVAL_TOO_LONG).`,
+        ? `The NAT mapping timeout assumed here is ${natTimeoutS} s (${natTimeoutNote}): the largest gap, ${k.maxIntervalS.toFixed(3)} s, is shorter, so the mapping stays alive.`
+        : `The NAT mapping timeout assumed here is ${natTimeoutS} s (${natTimeoutNote}): the largest gap, ${k.maxIntervalS.toFixed(3)} s, is longer, so the mapping can expire between keepalives (finding KEEPALIVE_INTERVAL_TOO_LONG).`,
     );
   }
   return { text, detail };

@@ -7,13 +7,15 @@
  *
  * `captureLadder` builds one from an analysis report and the capture timeline. With
  * captures on both sides of a NAT the NAT gets its own column and each message
- * crosses it as two arrows, the translation noted on the NAT. `LadderBuilder` is the
- * general entry point for other event sources (a simulation's event log).
+ * crosses it as two arrows, the translation noted on the NAT. `routedLadder` does the
+ * same when the caller knows where each capture was taken (a simulation's topology:
+ * peers, NATs and taps as columns). `LadderBuilder` is the general entry point for
+ * other event sources.
  */
 import type { Micros } from '../core/time.ts';
 import type { AnalysisReport, IkeSaReport, NatDetectionReport, Role } from './report.ts';
 import { logicalIkeMessages, timelineOrigin, type CaptureTimeline, type EspFlow, type KeepaliveFlow } from './timeline.ts';
-import { baseName, hopOf, hostOf, otherRole, ROLES, SaIndex, saVantage, senderOf, type SaVantage } from './vantage.ts';
+import { baseName, hopOf, hostOf, ROLES, SaIndex, saVantage, senderOf } from './vantage.ts';
 
 export const PARTICIPANT_KIND = { PEER: 'peer', NAT: 'nat', HOST: 'host', TAP: 'tap' } as const;
 export type ParticipantKind = (typeof PARTICIPANT_KIND)[keyof typeof PARTICIPANT_KIND];
@@ -176,9 +178,25 @@ interface HopObservation {
   readonly label: string;
 }
 
-interface SaColumns {
-  readonly host: Readonly<Record<Role, string>>;
-  readonly nat: Readonly<Record<Role, string | null>>;
+/** One column of an SA's route. */
+export interface RouteColumn {
+  readonly key: string;
+  readonly kind: ParticipantKind;
+  readonly title: string;
+  readonly subtitle: string;
+  /** Column band: lower is further left; ties keep the order columns were first declared in. */
+  readonly band: number;
+}
+
+/**
+ * Where an IKE SA's packets go: the columns from the initiator to the responder (peers,
+ * NATs, taps), and which segments of that route each capture shows (segment 0 runs
+ * from columns[0] to columns[1]). A capture taken between two columns shows one
+ * segment; a capture drawn as a column of its own shows the segments on both sides.
+ */
+export interface SaRoute {
+  readonly columns: readonly RouteColumn[];
+  segmentsOf(capture: number): readonly number[];
 }
 
 export interface CaptureLadderOptions {
@@ -188,59 +206,87 @@ export interface CaptureLadderOptions {
   readonly maxRows?: number;
 }
 
-/** Builds the ladder of one or more captures from their report and timeline. */
+export interface RoutedLadderOptions extends CaptureLadderOptions {
+  /** Rows from another source (a simulation's NAT events), by time; their participants are route column keys. */
+  readonly extraRows?: readonly { readonly at: Micros | null; readonly rows: readonly DraftRow[] }[];
+}
+
+/**
+ * Builds the ladder of one or more captures from their report and timeline, the
+ * columns known from NAT-D alone: each peer, and a NAT when captures on both of its
+ * sides exist.
+ */
 export function captureLadder(report: AnalysisReport, timeline: CaptureTimeline, opts: CaptureLadderOptions = {}): Ladder {
+  const routes = new Map<number, SaRoute>();
+  for (const sa of report.ikeSas) {
+    const v = saVantage(sa, timeline);
+    const columns: RouteColumn[] = [];
+    const nat = (r: Role, band: number) => {
+      if (v.natVisible[r]) columns.push({ key: `nat:${v.outsideAddress[r]}`, kind: PARTICIPANT_KIND.NAT, title: 'NAT', subtitle: v.outsideAddress[r] ?? '', band });
+    };
+    const host = (r: Role, band: number) => {
+      const behind = r === 'initiator' ? sa.natDetection.initiatorBehindNat === true : sa.natDetection.responderBehindNat === true;
+      const own = v.ownAddress[r] ?? '?';
+      const seenFromOutside = behind && !v.natVisible[r] && v.inside[r].size === 0;
+      columns.push({ key: `host:${own}`, kind: PARTICIPANT_KIND.PEER, title: behind && !v.natVisible[r] ? `${r} (behind NAT)` : r, subtitle: seenFromOutside ? `seen as ${own}` : own, band });
+    };
+    host('initiator', 0);
+    nat('initiator', 1);
+    nat('responder', 2);
+    host('responder', 3);
+    routes.set(sa.index, { columns, segmentsOf: (c) => [hopOf(v, 'initiator', c).hop] });
+  }
+  return routedLadder(report, timeline, (sa) => routes.get(sa.index)!, opts);
+}
+
+/**
+ * Builds the ladder of captures whose places are known (a simulation knows its
+ * topology): `routeOf` gives each IKE SA's columns and which segments each capture
+ * shows. Each message or run becomes one arrow per segment, labelled with what the
+ * capture on that segment saw (the translated address:port beyond a NAT); a NAT
+ * column gets a note the first time it is seen translating an address:port.
+ */
+export function routedLadder(report: AnalysisReport, timeline: CaptureTimeline, routeOf: (sa: IkeSaReport) => SaRoute, opts: RoutedLadderOptions = {}): Ladder {
   const b = new LadderBuilder();
   const origin = opts.origin ?? timelineOrigin(timeline);
   const rel = (at: Micros) => at - origin;
   const capName = (c: number) => baseName(timeline.captures[c]?.name ?? report.captures[c]?.file ?? `capture ${c}`);
   const index = new SaIndex(report.ikeSas);
-  const vantages = new Map<number, SaVantage>();
-  const columns = new Map<number, SaColumns>();
+  const routes = new Map<number, SaRoute>();
+  const natKeys = new Set<string>();
   const mappingsShown = new Set<string>();
 
   for (const sa of report.ikeSas) {
-    const v = saVantage(sa, timeline);
-    vantages.set(sa.index, v);
-    const host = {} as Record<Role, string>;
-    const nat = {} as Record<Role, string | null>;
-    for (const r of ROLES) {
-      const behind = r === 'initiator' ? sa.natDetection.initiatorBehindNat === true : sa.natDetection.responderBehindNat === true;
-      const own = v.ownAddress[r] ?? '?';
-      const seenFromOutside = behind && !v.natVisible[r] && v.inside[r].size === 0;
-      host[r] = b.participant(`host:${own}`, PARTICIPANT_KIND.PEER, behind && !v.natVisible[r] ? `${r} (behind NAT)` : r, seenFromOutside ? `seen as ${own}` : own, r === 'initiator' ? 0 : 3);
-      nat[r] = v.natVisible[r] ? b.participant(`nat:${v.outsideAddress[r]}`, PARTICIPANT_KIND.NAT, 'NAT', v.outsideAddress[r] ?? '', r === 'initiator' ? 1 : 2) : null;
+    const route = routeOf(sa);
+    routes.set(sa.index, route);
+    for (const c of route.columns) {
+      b.participant(c.key, c.kind, c.title, c.subtitle, c.band);
+      if (c.kind === PARTICIPANT_KIND.NAT) natKeys.add(c.key);
     }
-    columns.set(sa.index, { host, nat });
   }
-
-  const pathOf = (sa: IkeSaReport, sender: Role): string[] => {
-    const c = columns.get(sa.index)!;
-    const receiver = otherRole(sender);
-    return [c.host[sender], ...(c.nat[sender] ? [c.nat[sender]!] : []), ...(c.nat[receiver] ? [c.nat[receiver]!] : []), c.host[receiver]];
+  const ends = (sa: IkeSaReport) => {
+    const cols = routes.get(sa.index)!.columns;
+    return { initiator: cols[0]!.key, responder: cols[cols.length - 1]!.key };
   };
 
-  /** The arrows (and translation notes) of one message or run along the path from `sender`. */
+  /** The arrows (and translation notes) of one message or run along the route from `sender`. */
   const hopRows = (sa: IkeSaReport, sender: Role, seen: readonly HopObservation[], style: ArrowStyle): DraftRow[] => {
-    const v = vantages.get(sa.index)!;
-    const path = pathOf(sa, sender);
-    const byHop = new Map<number, HopObservation>();
-    for (const o of seen) {
-      const { hop } = hopOf(v, sender, o.capture);
-      if (!byHop.has(hop)) byHop.set(hop, o);
-    }
-    const capturesOnHop = new Map<number, number[]>();
-    for (const c of sa.captures) {
-      const { hop } = hopOf(v, sender, c);
-      capturesOnHop.set(hop, [...(capturesOnHop.get(hop) ?? []), c]);
-    }
-    const firstSeen = Math.min(...byHop.keys());
+    const route = routes.get(sa.index)!;
+    const forward = sender === 'initiator';
+    const path = (forward ? route.columns : [...route.columns].reverse()).map((c) => c.key);
+    const last = path.length - 2;
+    const segmentsOf = (c: number) => route.segmentsOf(c).map((s) => (forward ? s : last - s));
+    const bySegment = new Map<number, HopObservation>();
+    for (const o of seen) for (const s of segmentsOf(o.capture)) if (!bySegment.has(s)) bySegment.set(s, o);
+    const capturesOn = new Map<number, number[]>();
+    for (const c of sa.captures) for (const s of segmentsOf(c)) capturesOn.set(s, [...(capturesOn.get(s) ?? []), c]);
+    const firstSeen = Math.min(...bySegment.keys());
     const label = seen[0]!.label;
     const rows: DraftRow[] = [];
     for (let h = 0; h < path.length - 1; h++) {
-      const o = byHop.get(h);
+      const o = bySegment.get(h);
       if (!o) {
-        const caps = capturesOnHop.get(h);
+        const caps = capturesOn.get(h);
         if (h > firstSeen && caps) {
           rows.push({ kind: 'arrow', from: path[h]!, to: path[h + 1]!, label, detail: `not seen in ${caps.map(capName).join(', ')}`, style: ARROW_STYLE.LOST });
           break;
@@ -249,14 +295,13 @@ export function captureLadder(report: AnalysisReport, timeline: CaptureTimeline,
         continue;
       }
       rows.push({ kind: 'arrow', from: path[h]!, to: path[h + 1]!, label: o.label, detail: `${o.src} → ${o.dst}`, style });
-      const next = byHop.get(h + 1);
+      const next = bySegment.get(h + 1);
       const natKey = path[h + 1]!;
-      if (next && natKey.startsWith('nat:')) {
-        const senderSide = columns.get(sa.index)!.nat[sender] === natKey;
-        const before = senderSide ? o.src : o.dst;
-        const after = senderSide ? next.src : next.dst;
-        const key = [before, after].sort().join('|');
-        if (before !== after && !mappingsShown.has(key)) {
+      if (next && natKeys.has(natKey)) {
+        const changed = ([['src', 'src'], ['dst', 'dst']] as const).filter(([k]) => o[k] !== next[k]).map(([k]) => [o[k], next[k]] as const);
+        for (const [before, after] of changed) {
+          const key = [before, after].sort().join('|');
+          if (mappingsShown.has(key)) continue;
           mappingsShown.add(key);
           rows.push({ kind: 'note', over: [natKey], text: `${before} ↦ ${after}` });
         }
@@ -279,14 +324,14 @@ export function captureLadder(report: AnalysisReport, timeline: CaptureTimeline,
     const sender = senderOf(m.seen[0]!, sa);
     const label = m.version === 2 ? `${m.exchange} ${m.response ? 'response' : 'request'}` : m.exchange;
     const rows: DraftRow[] = [];
-    const c = columns.get(sa.index)!;
+    const e = ends(sa);
     const f = sa.firstMessageOn4500Detail;
     if (sa.floatedTo4500 && f && m.seen.some((o) => o.capture === f.capture && o.frame === f.frame)) {
-      rows.push({ kind: 'note', over: [c.host.initiator, c.host.responder], text: 'IKE floats to UDP 4500, behind the non-ESP marker' });
+      rows.push({ kind: 'note', over: [e.initiator, e.responder], text: 'IKE floats to UDP 4500, behind the non-ESP marker' });
     }
     rows.push(...hopRows(sa, sender, m.seen.map((o) => ({ capture: o.capture, src: o.src, dst: o.dst, label })), ARROW_STYLE.IKE));
     const verdict = lastHashMessage.get(sa.index) === i ? natdVerdictText(sa.natDetection) : null;
-    if (verdict) rows.push({ kind: 'note', over: [c.host.initiator, c.host.responder], text: verdict });
+    if (verdict) rows.push({ kind: 'note', over: [e.initiator, e.responder], text: verdict });
     b.group(rel(m.at), rows);
   });
 
@@ -321,6 +366,7 @@ export function captureLadder(report: AnalysisReport, timeline: CaptureTimeline,
     if (used.has(f)) continue;
     b.group(rel(f.firstAt), [{ kind: 'arrow', from: hostColumn(b, f.src), to: hostColumn(b, f.dst), label: keepaliveLabel(f), detail: `${f.src} → ${f.dst}`, style: ARROW_STYLE.KEEPALIVE }]);
   }
+  for (const g of opts.extraRows ?? []) b.group(g.at, g.rows);
 
   const title = opts.title ?? `${timeline.captures.length === 1 ? 'capture' : 'captures'} ${timeline.captures.map((c) => baseName(c.name)).join(' + ')}`;
   return b.build(title, opts.maxRows);

@@ -15,7 +15,8 @@ import { CaptureAnalyzer, DEFAULT_NAT_TIMEOUT_US } from '../analysis/analyzer.ts
 import type { AnalysisReport } from '../analysis/report.ts';
 import type { KeyRing } from '../analysis/keys.ts';
 import { CliError, describeDecodeError } from './errors.ts';
-import { checkCaptureFile } from './capture-input.ts';
+import { checkCaptureFile, unsupportedLinkType } from './capture-input.ts';
+import { isSupportedLinkType } from '../wire/link.ts';
 import { fileChunks } from './file-chunks.ts';
 import { loadKeys } from './keys-input.ts';
 
@@ -91,5 +92,10 @@ export async function runAnalysis(o: AnalysisRunOptions): Promise<AnalysisRunRes
       bar?.stop();
     }
   }
-  return { report: a.finish(), ...(error ? { error } : {}) };
+  const report = a.finish();
+  for (const c of report.captures) {
+    const lt = c.linktypes.find((t) => !isSupportedLinkType(t));
+    if (lt !== undefined) throw unsupportedLinkType(c.file, lt);
+  }
+  return { report, ...(error ? { error } : {}) };
 }

@@ -1,7 +1,7 @@
 import type { Argv } from 'yargs';
 import { registerCommand, type Io } from './main.ts';
 import { CliError, describeDecodeError } from './errors.ts';
-import { captureEntries } from './capture-input.ts';
+import { captureEntries, unsupportedLinkType } from './capture-input.ts';
 import { Dissector } from '../analysis/dissect.ts';
 import { packetJson, packetLine } from './render-packet.ts';
 import { DecodeError } from '../core/errors.ts';
@@ -30,9 +30,7 @@ export async function runDecode(o: DecodeOptions, io: Io): Promise<number> {
     for await (const e of captureEntries(o.capture)) {
       if (e.kind === 'interface' && !isSupportedLinkType(e.linktype)) {
         flush();
-        throw new CliError(
-          `${o.capture}: link type ${e.linktype} (interface ${e.interfaceId}) is not supported: natt-sim reads Ethernet (1), RAW (101, 12, 14, 228, 229), NULL (0), LOOP (108), LINUX_SLL (113) and LINUX_SLL2 (276)`,
-        );
+        throw unsupportedLinkType(o.capture, e.linktype, e.interfaceId);
       }
       if (e.kind !== 'packet') continue;
       t0 ??= e.timestampUs;

@@ -16,6 +16,12 @@ export function describeDecodeError(file: string, e: DecodeError): string {
   return `${file}: ${e.layer}: ${e.field} at byte ${e.offset}: ${e.reason}`;
 }
 
+/** The words for a failed open or read: "no such file", "permission denied", else "cannot read: EIO". */
+export function ioErrorText(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' ? 'no such file' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : `cannot read: ${code ?? (e as Error).message}`;
+}
+
 /** Turns anything thrown at the CLI boundary into one line and an exit code; never a stack trace. */
 export function errorLine(e: unknown, file?: string): { line: string; code: number } {
   if (e instanceof CliError) return { line: e.message, code: e.exitCode };

@@ -1,7 +1,7 @@
 /**
  * The text form of an explain narrative (analysis/explain.ts): a title, the intro
  * lines, then numbered steps "N. [time] actor: text" with their detail lines
- * indented under them. Shared by `analyze --explain` and, later, `simulate --explain`.
+ * indented under them. Shared by `analyze --explain` and `simulate --explain`.
  */
 import type { Narrative } from '../analysis/explain.ts';
 

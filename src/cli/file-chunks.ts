@@ -7,15 +7,14 @@
  * faster than fs.createReadStream with 256 KiB chunks (docs/performance.md).
  */
 import { open } from 'node:fs/promises';
-import { CliError } from './errors.ts';
+import { CliError, ioErrorText } from './errors.ts';
 
 export const FILE_CHUNK_BYTES = 1024 * 1024;
 
 /** Yields the file's bytes in order; a read error becomes a one-line CliError naming the file. */
 export async function* fileChunks(file: string, onBytes?: (n: number) => void, chunkBytes = FILE_CHUNK_BYTES): AsyncGenerator<Uint8Array, void, undefined> {
   const fail = (e: unknown): never => {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new CliError(`${file}: cannot read: ${code ?? (e as Error).message}`);
+    throw new CliError(`${file}: ${ioErrorText(e)}`);
   };
   const fh = await open(file, 'r').catch(fail);
   const buffers = [new Uint8Array(chunkBytes), new Uint8Array(chunkBytes)];

@@ -5,21 +5,17 @@
  * that, by its first row (esp_sa rows start with "IPv4" or "IPv6"). A malformed
  * file is one line naming the file, line and field.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { CliError } from './errors.ts';
+import { readTextInput } from './capture-input.ts';
 import { KeyMaterialError, KeyRing } from '../analysis/keys.ts';
 import { UatParseError, parseEspSaTable, parseIkev2DecryptionTable, type ParsedEspSaRow, type ParsedIkev2Row } from '../crypto/keys-out.ts';
 
 type Table = 'ikev2' | 'esp';
 
 function readText(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new CliError(`${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (e as Error).message}`);
-  }
+  return readTextInput(file, 'a key table (--keys)');
 }
 
 function tableOf(file: string, text: string): Table {
@@ -72,6 +68,7 @@ export function loadKeys(path: string): KeyRing {
   const sourceOf: Record<Table, string> = { ikev2: '', esp: '' };
   for (const f of files) {
     const rows = parse(f.file, f.table, f.text);
+    if (rows.length === 0 && !st.isDirectory()) throw new CliError(`${f.file}: no key rows (expected Wireshark's ikev2_decryption_table or esp_sa format)`);
     sourceOf[f.table] = f.file;
     if (f.table === 'ikev2') ike.push(...(rows as ParsedIkev2Row[]));
     else esp.push(...(rows as ParsedEspSaRow[]));

@@ -43,6 +43,15 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     .version()
     .wrap(Math.min(100, process.stdout.columns ?? 100));
   for (const c of commands) c(y, io);
+  // A flag given twice arrives as an array: the last one wins, as with most tools; array
+  // options (--map, --local-ts, the capture list) keep every value.
+  y.middleware((a) => {
+    const arrays = new Set((y as unknown as { getOptions(): { array: string[] } }).getOptions().array);
+    for (const [k, v] of Object.entries(a)) {
+      if (k === '_' || !Array.isArray(v) || arrays.has(k) || arrays.has(k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`))) continue;
+      (a as Record<string, unknown>)[k] = v.at(-1);
+    }
+  });
   try {
     const parsed = (await y.parseAsync()) as { __exitCode?: number };
     code = parsed.__exitCode ?? 0;

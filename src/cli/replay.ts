@@ -8,15 +8,17 @@
  * every flow made it, 1 when one would have broken, 2 for bad input: a missing or
  * broken capture, a scenario problem (`file:line: key: problem`), a bad --map.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import type { Argv } from 'yargs';
 import { registerCommand, type Io } from './main.ts';
 import { CliError, describeDecodeError } from './errors.ts';
-import { checkCaptureFile } from './capture-input.ts';
+import { checkCaptureFile, readTextInput, unsupportedLinkType } from './capture-input.ts';
 import { fileSource } from './analysis-run.ts';
 import { renderReplay } from './render-replay.ts';
 import { DecodeError } from '../core/errors.ts';
+import type { CaptureSource } from '../analysis/source.ts';
+import { isSupportedLinkType } from '../wire/link.ts';
 import { formatIp, tryParseIp } from '../core/addr.ts';
 import { concatChunks, mergedPcapng } from '../sim/tap.ts';
 import { formatIssue } from '../sim/scenario.ts';
@@ -36,12 +38,20 @@ export const MERGED_FILE = 'all-taps.pcapng';
 export const REPORT_FILE = 'report.json';
 
 function readScenarioFile(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new CliError(`${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not a scenario file' : (e as Error).message}`);
-  }
+  return readTextInput(file, 'a scenario file');
+}
+
+/** The source's entries, refusing (CliError) an interface whose link type natt-sim cannot strip. */
+function supportedLinksOnly(src: CaptureSource): CaptureSource {
+  return {
+    name: src.name,
+    async *entries() {
+      for await (const e of src.entries()) {
+        if (e.kind === 'interface' && !isSupportedLinkType(e.linktype)) throw unsupportedLinkType(src.name, e.linktype, e.interfaceId);
+        yield e;
+      }
+    },
+  };
 }
 
 function freshDir(capture: string, scenario: string): string {
@@ -72,7 +82,7 @@ export async function runReplay(o: ReplayCliOptions, io: Io): Promise<number> {
 
   let result;
   try {
-    result = await replayCapture(fileSource(o.capture), { scenario: parsed.scenario, start: parsed.replay.start, map: requests });
+    result = await replayCapture(supportedLinksOnly(fileSource(o.capture)), { scenario: parsed.scenario, start: parsed.replay.start, map: requests });
   } catch (e) {
     if (e instanceof DecodeError) throw new CliError(describeDecodeError(o.capture, e));
     if (e instanceof ReplayInputError) throw new CliError(`${o.capture}: ${e.message}`);

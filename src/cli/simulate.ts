@@ -1,18 +1,25 @@
 /**
- * `natt-sim simulate [scenario.yaml] [--out DIR] [--seed N] [--explain]`: runs a lab
- * scenario (or the built-in default), writes one pcapng per tap, Wireshark key tables,
- * report.json and summary.txt into the output directory, and prints a short summary.
+ * `natt-sim simulate [scenario.yaml] [--out DIR] [--seed N] [--explain] [--diagram FILE]`:
+ * runs a lab scenario (or the built-in default), writes one pcapng per tap, Wireshark
+ * key tables, report.json and summary.txt into the output directory, and prints a short
+ * summary. --explain adds the numbered narrative and --diagram writes a ladder diagram
+ * (.svg or .mmd), both built from the taps by the same code as `analyze --explain` and
+ * `analyze --diagram`, with what only the simulator knows added (sim/run-explain.ts).
  * Exit 0 when every expectation holds, 1 when one fails, 2 for a bad scenario.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { DEFAULT_SCENARIO_FILE, DEFAULT_SCENARIO_YAML } from '../sim/default-scenario.ts';
 import { formatSpan } from '../sim/packet.ts';
 import { formatIssue, parseScenario, type Scenario, type ScenarioIssue } from '../sim/scenario.ts';
+import { explainRun, RunRecorder } from '../sim/run-explain.ts';
 import { Simulation } from '../sim/simulation.ts';
+import { diagramFormat, writeDiagram } from './diagram/index.ts';
 import { CliError } from './errors.ts';
+import { readTextInput } from './capture-input.ts';
+import { renderNarrative } from './explain.ts';
 import { registerCommand, type Io } from './main.ts';
 
 export interface SimulateOptions {
@@ -21,6 +28,8 @@ export interface SimulateOptions {
   readonly out?: string | undefined;
   readonly seed?: number | undefined;
   readonly explain?: boolean | undefined;
+  /** Ladder diagram file: .svg (SVG) or .mmd (Mermaid). */
+  readonly diagram?: string | undefined;
   /** Where a default output directory is made (default: the working directory). */
   readonly cwd?: string | undefined;
 }
@@ -39,12 +48,7 @@ function issueLine(issues: readonly ScenarioIssue[]): string {
 
 async function loadText(path: string | undefined): Promise<{ text: string; file: string }> {
   if (path === undefined) return { text: DEFAULT_SCENARIO_YAML, file: `(built-in) ${DEFAULT_SCENARIO_FILE}` };
-  try {
-    return { text: await readFile(path, 'utf8'), file: path };
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new CliError(`${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not a scenario file' : (e as Error).message}`);
-  }
+  return { text: readTextInput(path, 'a scenario file'), file: path };
 }
 
 /** A directory name that does not exist yet: base, base-2, base-3, ... */
@@ -84,18 +88,9 @@ function shortSummary(sim: Simulation, outDir: string, wallMs: number): string {
   return `${lines.join('\n')}\n`;
 }
 
-function explainText(sim: Simulation): string {
-  const entries = [...sim.peers.values()].flatMap((p) => p.log.map((e) => ({ at: e.at, text: e.text })));
-  for (const n of sim.natEvents) entries.push({ at: n.at, text: n.comment });
-  entries.sort((a, b) => a.at - b.at);
-  const out = ['what happened:', ...entries.map((e) => `${formatSpan(e.at).padStart(14)}  ${e.text}`)];
-  out.push('why the expectations came out as they did:');
-  for (const r of sim.results) out.push(`  ${r.ok ? 'PASS' : 'FAIL'} ${r.text}: ${r.explanation}`);
-  return `${out.join('\n')}\n`;
-}
-
 export async function runSimulate(o: SimulateOptions, io: Io, clock: () => number = () => performance.now()): Promise<SimulateRun> {
   const seed = seedOf(o.seed);
+  if (o.diagram !== undefined) diagramFormat(o.diagram);
   const { text, file } = await loadText(o.scenario);
   const parsed = parseScenario(text, file);
   if (!parsed.ok) throw new CliError(issueLine(parsed.issues));
@@ -109,6 +104,7 @@ export async function runSimulate(o: SimulateOptions, io: Io, clock: () => numbe
   }
   if (!prepared.ok) throw new CliError(issueLine(prepared.issues));
   const sim = prepared.sim;
+  const recorder = o.explain || o.diagram !== undefined ? new RunRecorder(sim) : undefined;
   const t0 = clock();
   sim.run();
   const wallMs = clock() - t0;
@@ -116,11 +112,20 @@ export async function runSimulate(o: SimulateOptions, io: Io, clock: () => numbe
   const outDir = o.out !== undefined ? resolve(cwd, o.out) : freshDir(join(cwd, `natt-sim-out-${sim.scenario.name.replace(/[^A-Za-z0-9_-]+/g, '_')}-${sim.scenario.seed}`));
   for (const f of sim.outputs()) {
     const path = join(outDir, f.path);
-    await mkdir(dirname(path), { recursive: true });
-    await writeFile(path, f.bytes);
+    const code = (e: NodeJS.ErrnoException) => e.code ?? e.message;
+    await mkdir(dirname(path), { recursive: true }).catch((e: NodeJS.ErrnoException) => {
+      throw new CliError(`${e.path ?? dirname(path)}: cannot create the output directory: ${code(e)}`);
+    });
+    await writeFile(path, f.bytes).catch((e: NodeJS.ErrnoException) => {
+      throw new CliError(`${path}: cannot write: ${code(e)}`);
+    });
   }
   io.out(shortSummary(sim, outDir, wallMs));
-  if (o.explain) io.out(explainText(sim));
+  if (recorder) {
+    const views = explainRun(sim, recorder);
+    if (o.diagram !== undefined) writeDiagram(resolve(cwd, o.diagram), views.ladder);
+    if (o.explain) io.out(`\n${renderNarrative(views.narrative)}`);
+  }
   return { code: sim.ok ? 0 : 1, outDir, wallMs, sim };
 }
 
@@ -133,10 +138,11 @@ registerCommand((y: Argv, io: Io) =>
         .positional('scenario', { type: 'string', describe: 'scenario YAML file (see docs/scenario-reference.md); none runs the built-in default' })
         .option('out', { type: 'string', describe: 'output directory (default: a fresh natt-sim-out-<scenario>-<seed> here)' })
         .option('seed', { type: 'number', describe: 'seed for every random draw (overrides the scenario)' })
-        .option('explain', { type: 'boolean', default: false, describe: 'print what happened and why, step by step' }),
+        .option('explain', { type: 'boolean', default: false, describe: 'print a numbered narrative of what happened and why' })
+        .option('diagram', { type: 'string', describe: 'write a ladder diagram of the run: FILE.svg (SVG) or FILE.mmd (Mermaid)' }),
     async (a) => {
       const r = await runSimulate(
-        { scenario: a.scenario as string | undefined, out: a.out as string | undefined, seed: a.seed as number | undefined, explain: a.explain as boolean },
+        { scenario: a.scenario as string | undefined, out: a.out as string | undefined, seed: a.seed as number | undefined, explain: a.explain as boolean, diagram: a.diagram as string | undefined },
         io,
       );
       (a as { __exitCode?: number }).__exitCode = r.code;

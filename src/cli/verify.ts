@@ -6,11 +6,11 @@
  * assertion ("FILE:LINE: path: expected X, got Y"); 2 for a bad expectation file
  * ("FILE:LINE: path: problem") or bad input.
  */
-import { readFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { registerCommand, type Io } from './main.ts';
 import { CliError } from './errors.ts';
 import { runAnalysis } from './analysis-run.ts';
+import { readTextInput } from './capture-input.ts';
 import { ExpectationError, compileExpectations, failureText, type CompiledExpectations } from '../analysis/expect.ts';
 
 export interface VerifyOptions {
@@ -21,13 +21,7 @@ export interface VerifyOptions {
 }
 
 export function loadExpectations(file: string): CompiledExpectations {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new CliError(`${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not an expectation file' : (e as Error).message}`);
-  }
+  const text = readTextInput(file, 'an expectation file');
   try {
     return compileExpectations(text);
   } catch (e) {
