@@ -76,7 +76,8 @@ export function responderLiveness(s: ResponderState): void {
       const req = new Uint8Array(initRequest());
       new DataView(req.buffer).setUint32(0, 0xf1000000 + s.checks * 64 + k);
       s.now += 1_000;
-      s.rsp.handleDatagram({ src: endpoint('203.0.113.200', 500), dst: endpoint(RSP_ADDR, 500), payload: req }, s.now);
+      // One source each: a single address is held to the per-peer block threshold (5).
+      s.rsp.handleDatagram({ src: endpoint(`203.0.113.${200 + k}`, 500), dst: endpoint(RSP_ADDR, 500), payload: req }, s.now);
       drainTransmits('rsp', s.rsp);
       drainEvents('rsp', s.rsp);
     }

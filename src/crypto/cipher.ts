@@ -47,6 +47,7 @@ export function cbcDecrypt(cipherName: string, key: Uint8Array, iv: Uint8Array, 
 }
 
 export const GCM_TAG_LENGTH = 16;
+const GCM_OPTIONS = { authTagLength: GCM_TAG_LENGTH } as const;
 
 /** AES-GCM with a 96-bit nonce: returns ciphertext and the 16-byte tag. */
 export function gcmSeal(
@@ -79,9 +80,10 @@ export function gcmKey(key: Uint8Array): GcmKey {
  * it. For a datapath that builds the whole packet in one buffer.
  */
 export function gcmSealInto(key: GcmKey, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, out: Uint8Array, offset: number): void {
-  assert(nonce.length === 12, `GCM nonce must be 12 bytes, got ${nonce.length}`);
-  assert(out.length >= offset + plaintext.length + GCM_TAG_LENGTH, 'GCM output buffer too small');
-  const c = createCipheriv(key.cipher, key.key, nonce, { authTagLength: GCM_TAG_LENGTH });
+  // Checked without building the messages first: this runs once per packet.
+  if (nonce.length !== 12) assert(false, `GCM nonce must be 12 bytes, got ${nonce.length}`);
+  if (out.length < offset + plaintext.length + GCM_TAG_LENGTH) assert(false, 'GCM output buffer too small');
+  const c = createCipheriv(key.cipher, key.key, nonce, GCM_OPTIONS);
   c.setAAD(aad);
   const a = c.update(plaintext);
   out.set(a, offset);

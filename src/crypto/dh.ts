@@ -10,8 +10,8 @@
  * Private values come from the injected Rng, so a seeded run is reproducible.
  * X25519 keys go into node:crypto as JWK (RFC 8037), an order of magnitude faster
  * than OpenSSL 3's PKCS#8 / SPKI DER decoders (x25519Private), and the public value
- * comes out as X25519(k, 9) (x25519PublicValue): nothing is exported as JWK, which can
- * hang Node 20's process.
+ * comes out of the imported key's JWK export (x25519PublicValue; never of a generated
+ * key, whose JWK export can hang Node 20's process).
  */
 import {
   createDiffieHellman,
@@ -257,13 +257,20 @@ function x25519Private(d: Uint8Array): KeyObject {
 let basePoint: KeyObject | undefined;
 
 /**
- * The 32-byte public value of an X25519 key: X25519(k, 9) (RFC 7748 §6.1), computed
- * with diffieHellman against the base point. Both ways out of a KeyObject cost more or
- * are unsafe here: SPKI DER export goes through OpenSSL 3's slow encoder, and Node 20's
- * JWK export can deadlock the process (it holds the key's mutex while allocating, and a
- * collected key-generation job that shares the mutex then waits for it forever).
+ * The 32-byte public value of an X25519 key. OpenSSL computes it when the private key
+ * is imported, and a JWK export of that key hands it out (`x`, about a microsecond).
+ * A JWK export can hang Node 20 only for a key made by a key-generation job (its
+ * collected job waits for the key's mutex held by the export); this key is imported,
+ * never generated. SPKI DER export would go through OpenSSL 3's slow encoder. Should
+ * the export not give 32 bytes, the value is X25519(k, 9) (RFC 7748 §6.1), computed
+ * with diffieHellman against the base point.
  */
 function x25519PublicValue(privateKey: KeyObject): Uint8Array {
+  const x = (privateKey.export({ format: 'jwk' }) as { x?: unknown }).x;
+  if (typeof x === 'string') {
+    const raw = Buffer.from(x, 'base64url');
+    if (raw.length === 32) return new Uint8Array(raw);
+  }
   basePoint ??= createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: Buffer.from(X25519_BASE_POINT).toString('base64url') }, format: 'jwk' });
   return new Uint8Array(diffieHellman({ privateKey, publicKey: basePoint }));
 }

@@ -4,7 +4,7 @@
  * shared-key AUTH value.
  */
 import { createHmac } from 'node:crypto';
-import { assert, concatBytes } from '../core/index.ts';
+import { assert, bytesEqual, concatBytes } from '../core/index.ts';
 import { encrKeyLength, integKeyLength, prfInfo, type CipherSuite, type PrfId } from './algorithms.ts';
 
 /** prf(K, S): HMAC with the PRF's hash; any key length is allowed (RFC 2104). */
@@ -199,6 +199,20 @@ export function pskAuth(
   skP: Uint8Array,
   idPayloadBody: Uint8Array,
 ): Uint8Array {
+  return prf(alg, pskPadKey(alg, psk), signedOctets(alg, messageBytes, peerNonce, skP, idPayloadBody));
+}
+
+/**
+ * prf(Shared Secret, "Key Pad for IKEv2"), kept per PSK buffer: an IKE_AUTH computes
+ * its own AUTH and the one it expects from the peer with the same key. The entry holds
+ * a copy of the PSK and is used only while the buffer still has those bytes.
+ */
+const padKeys = new WeakMap<Uint8Array, { readonly alg: PrfId; readonly psk: Uint8Array; readonly padded: Uint8Array }>();
+
+function pskPadKey(alg: PrfId, psk: Uint8Array): Uint8Array {
+  const hit = padKeys.get(psk);
+  if (hit !== undefined && hit.alg === alg && bytesEqual(hit.psk, psk)) return hit.padded;
   const padded = prf(alg, psk, KEY_PAD_IKEV2);
-  return prf(alg, padded, signedOctets(alg, messageBytes, peerNonce, skP, idPayloadBody));
+  padKeys.set(psk, { alg, psk: new Uint8Array(psk), padded });
+  return padded;
 }

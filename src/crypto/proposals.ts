@@ -167,12 +167,27 @@ export function parseProposal(text: string, protocol: ProposalProtocol): Proposa
 
 /** Parses a comma-separated list of proposals ("aes128gcm16-prfsha256-x25519,aes256-sha256-modp2048"). */
 export function parseProposals(text: string, protocol: ProposalProtocol): Proposal[] {
-  return text
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '')
-    .map((s) => parseProposal(s, protocol));
+  // Every endpoint resolves its peers' proposal strings, mostly the same few defaults:
+  // each distinct text is parsed once. The cached proposals and transforms are frozen
+  // (they are readonly data); the caller gets its own array.
+  const key = `${protocol}\u0000${text}`;
+  let cached = parsedProposals.get(key);
+  if (cached === undefined) {
+    cached = text
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '')
+      .map((s) => parseProposal(s, protocol))
+      .map((p) => Object.freeze({ ...p, transforms: Object.freeze(p.transforms.map((t) => Object.freeze({ ...t }))) }));
+    if (parsedProposals.size >= MAX_CACHED_PROPOSAL_TEXTS) parsedProposals.clear();
+    parsedProposals.set(key, cached);
+  }
+  return [...cached];
 }
+
+/** Parsed proposal lists by protocol and text (bounded: cleared when it reaches the limit). */
+const parsedProposals = new Map<string, readonly Proposal[]>();
+const MAX_CACHED_PROPOSAL_TEXTS = 256;
 
 /** A proposal received from the peer (as decoded from its SA payload). */
 export interface PeerProposal {

@@ -9,7 +9,11 @@
  *  - keepalive 20 s, DPD off, rekeying off, jitter 0;
  *  - retransmission: timeout 4 s, base 1.8, 5 tries (attempt n waits timeout × base^n,
  *    and the exchange is given up after `tries` retransmissions, about 165 s);
- *  - ports 500 and 4500; half-open SAs above which COOKIEs are demanded: 10;
+ *  - ports 500 and 4500; half-open SAs from which COOKIEs are demanded: 30
+ *    (charon.cookie_threshold), kept on for 10 s after the last request that needed
+ *    one; half-open SAs per source address beyond which its requests are ignored: 5
+ *    (charon.block_threshold); no overall half-open limit (charon.init_limit_half_open
+ *    0); a cookie secret is replaced after 10,000 cookies (charon) or 60 s;
  *    a half-open responder SA is forgotten after 30 s.
  *
  * Durations are Micros when given as numbers, or text such as "20s", "250ms", "1h".
@@ -97,8 +101,18 @@ export interface PeerConfig {
 export interface IkeEndpointConfig {
   /** Connections this endpoint answers for, tried in order (selection by address and identity). */
   readonly peers?: readonly PeerConfig[];
-  /** Demand COOKIEs while at least this many responder SAs are half-open (default 10). */
+  /** Demand COOKIEs while at least this many responder SAs are half-open (default 30; 0 = always). */
   readonly cookieThreshold?: number;
+  /** Keep demanding COOKIEs this long after the last request that needed one (default 10 s). */
+  readonly cookieCalmdown?: Duration;
+  /** Ignore IKE_SA_INIT from a source address with this many half-open SAs (default 5; 0 = no limit). */
+  readonly blockThreshold?: number;
+  /** Drop IKE_SA_INIT requests, keeping nothing, while this many SAs are half-open (default 0 = no limit). */
+  readonly halfOpenLimit?: number;
+  /** Replace the cookie secret after it made this many cookies (default 10,000). */
+  readonly cookieSecretUses?: number;
+  /** Replace the cookie secret when it is this old (default 60 s; 0 = only by use). */
+  readonly cookieSecretLifetime?: Duration;
   /** A responder SA still not authenticated after this long is dropped (default 30 s). */
   readonly halfOpenTimeout?: Duration;
   /** Nonce size in bytes (default 32). */
@@ -139,6 +153,11 @@ export interface ResolvedPeerConfig {
 export interface ResolvedEndpointConfig {
   readonly peers: readonly ResolvedPeerConfig[];
   readonly cookieThreshold: number;
+  readonly cookieCalmdown: Micros;
+  readonly blockThreshold: number;
+  readonly halfOpenLimit: number;
+  readonly cookieSecretUses: number;
+  readonly cookieSecretLifetime: Micros;
   readonly halfOpenTimeout: Micros;
   readonly nonceLength: number;
 }
@@ -161,7 +180,12 @@ export const DEFAULTS = {
   dpdDelay: 0,
   retransmit: { timeout: seconds(4), base: 1.8, tries: 5 },
   ports: { ike: 500, natt: 4500 },
-  cookieThreshold: 10,
+  cookieThreshold: 30,
+  cookieCalmdown: seconds(10),
+  blockThreshold: 5,
+  halfOpenLimit: 0,
+  cookieSecretUses: 10_000,
+  cookieSecretLifetime: seconds(60),
   halfOpenTimeout: seconds(30),
   nonceLength: 32,
 } as const;
@@ -338,6 +362,11 @@ export function resolveEndpointConfig(c: IkeEndpointConfig = {}): ResolvedEndpoi
   if (!Number.isInteger(cookieThreshold) || cookieThreshold < 0) {
     throw new ConfigError('cookieThreshold', `must be a non-negative integer, got ${cookieThreshold}`);
   }
+  const count = (field: 'blockThreshold' | 'halfOpenLimit' | 'cookieSecretUses', min: number): number => {
+    const v = c[field] ?? DEFAULTS[field];
+    if (!Number.isInteger(v) || v < min) throw new ConfigError(field, `must be an integer of at least ${min}, got ${v}`);
+    return v;
+  };
   const nonceLength = c.nonceLength ?? DEFAULTS.nonceLength;
   if (!Number.isInteger(nonceLength) || nonceLength < 16 || nonceLength > 256) {
     throw new ConfigError('nonceLength', `RFC 7296 §3.9 allows 16..256 bytes, got ${nonceLength}`);
@@ -345,6 +374,11 @@ export function resolveEndpointConfig(c: IkeEndpointConfig = {}): ResolvedEndpoi
   return {
     peers: (c.peers ?? []).map((p, i) => resolvePeerConfig(p, `peers[${i}]`)),
     cookieThreshold,
+    cookieCalmdown: duration('cookieCalmdown', c.cookieCalmdown, DEFAULTS.cookieCalmdown),
+    blockThreshold: count('blockThreshold', 0),
+    halfOpenLimit: count('halfOpenLimit', 0),
+    cookieSecretUses: count('cookieSecretUses', 1),
+    cookieSecretLifetime: duration('cookieSecretLifetime', c.cookieSecretLifetime, DEFAULTS.cookieSecretLifetime),
     halfOpenTimeout: duration('halfOpenTimeout', c.halfOpenTimeout, DEFAULTS.halfOpenTimeout),
     nonceLength,
   };

@@ -40,9 +40,10 @@ import {
   type PeerConfig,
   type ResolvedEndpointConfig,
 } from './config.ts';
+import { AdmissionControl, type AdmissionStats } from './admission.ts';
 import { errorNotify } from './errors.ts';
 import { ExchangeKind, type ChildId, type DropReason, type IkeEvent, type IkeEventBody, type SaId, type SaRole } from './events.ts';
-import { childEspSaRows, childKeyLog, ikeDecryptionRow, ikeKeyLog } from './key-export.ts';
+import { childEspSaRows, childKeyExports, childKeyLog, ikeDecryptionRow, ikeKeyExports, ikeKeyLog } from './key-export.ts';
 import { keepaliveDueAt, sendKeepalive } from './keepalive.ts';
 import { describePayloads, encodePlain, openProtected } from './protect.ts';
 import { ChildState, IkeSa, IkeSaState, type ChildSa, type QueuedExchange } from './session.ts';
@@ -61,7 +62,7 @@ import { childRekeyExchange, childRekeyResponder } from './tasks/child-rekey.ts'
 import { IkeAuthInitiator, IkeAuthResponder } from './tasks/ike-auth.ts';
 import { childDeleteExchange, ikeDeleteExchange, InformationalResponder } from './tasks/ike-delete.ts';
 import { dpdDueAt, dpdExchange } from './tasks/ike-dpd.ts';
-import { IkeInitInitiator, IkeInitResponder, cookieCheck, selectResponderConfig } from './tasks/ike-init.ts';
+import { IkeInitInitiator, IkeInitResponder, selectResponderConfig } from './tasks/ike-init.ts';
 import { NatdInitiator, NatdResponder } from './tasks/ike-natd.ts';
 import { IkeRekeyResponder, ikeRekeyExchange } from './tasks/ike-rekey.ts';
 import type { Datagram, Incoming, ResponderTask } from './tasks/task.ts';
@@ -135,11 +136,23 @@ export class IkeEndpoint {
   private nextSaId = 1;
   private nextChildId = 1;
   private readonly fakeAddrs = new Map<IpFamily, IpAddress>();
-  private cookieSecret: Uint8Array | undefined;
+  private readonly admission: AdmissionControl;
 
   constructor(opts: IkeEndpointOptions) {
     this.rng = opts.rng;
     this.config = resolveEndpointConfig(opts.config);
+    this.admission = new AdmissionControl(this.rng, this.config);
+  }
+
+  /** Responder admission counters: half-open SAs (now and peak), COOKIEs, DH computations, drops. */
+  get admissionStats(): Readonly<AdmissionStats> {
+    this.admission.halfOpenCount();
+    return this.admission.stats;
+  }
+
+  /** Replaces the COOKIE secret now (cookies of the previous one still verify until the next change). */
+  rotateCookieSecret(now: Micros): void {
+    this.admission.rotate(now);
   }
 
   // ---- the contract ----
@@ -343,7 +356,9 @@ export class IkeEndpoint {
       now,
       config: this.config,
       emit: (e: IkeEventBody) => {
-        this.events.push({ ...e, at: now } as IkeEvent);
+        // The body is a fresh object at every call site; `at` is added to it rather than
+        // copying it, so fields computed on first read (the key exports) stay unread.
+        this.events.push(Object.assign(e, { at: now }) as IkeEvent);
       },
       transmit: (t) => {
         this.transmits.push(t);
@@ -444,6 +459,7 @@ export class IkeEndpoint {
   private installChild(env: EngineEnv, sa: IkeSa, child: ChildSa, rekeyOf?: ChildId): void {
     sa.children.set(child.id, child);
     this.espSpis.add(child.spiIn);
+    const kx = childKeyExports(sa, child);
     env.emit({
       type: 'child-established',
       saId: sa.id,
@@ -461,8 +477,13 @@ export class IkeEndpoint {
       remoteTs: child.remoteTs.map(formatTrafficSelector),
       mode: 'tunnel',
       ...(rekeyOf !== undefined ? { rekeyOf } : {}),
-      espSaRows: childEspSaRows(sa, child),
-      keyLog: childKeyLog(sa, child),
+      // Key-export text is made on first read (key-export.ts), the same on every read.
+      get espSaRows() {
+        return kx.espSaRows();
+      },
+      get keyLog() {
+        return kx.keyLog();
+      },
     });
     this.scheduleChildRekey(env, sa, child);
   }
@@ -479,6 +500,7 @@ export class IkeEndpoint {
   private reportEstablished(env: EngineEnv, sa: IkeSa): void {
     const r = sa.config.rekey;
     sa.ikeRekeyAt = r.ike > 0 ? this.jittered(env, r.ike, r.jitter) : undefined;
+    const kx = ikeKeyExports(sa);
     env.emit({
       type: 'sa-established',
       saId: sa.id,
@@ -494,8 +516,12 @@ export class IkeEndpoint {
       natThere: sa.natThere,
       natFake: sa.natFake,
       ...(sa.rekeyOf !== undefined ? { rekeyOf: sa.rekeyOf } : {}),
-      ikev2DecryptionRow: ikeDecryptionRow(sa),
-      keyLog: ikeKeyLog(sa),
+      get ikev2DecryptionRow() {
+        return kx.ikev2DecryptionRow();
+      },
+      get keyLog() {
+        return kx.keyLog();
+      },
     });
   }
 
@@ -612,12 +638,6 @@ export class IkeEndpoint {
     }
   }
 
-  private halfOpenCount(): number {
-    let n = 0;
-    for (const sa of this.sas.values()) if (sa.state === IkeSaState.HALF_OPEN) n++;
-    return n;
-  }
-
   /** An IKE_SA_INIT answer that creates no state (COOKIE, INVALID_KE_PAYLOAD, NO_PROPOSAL_CHOSEN, ...). */
   private rejectInit(env: EngineEnv, d: Datagram, msg: IkeMessage, notify: Payload & { type: typeof PayloadType.N }, message: string): void {
     const h = msg.header;
@@ -643,6 +663,11 @@ export class IkeEndpoint {
     const existing = this.byInit.get(initKey);
     const inc: Incoming = { message: msg, payloads: msg.payloads, bytes, datagram: d };
     if (existing) {
+      if (existing.state !== IkeSaState.HALF_OPEN || existing.expectedRequestId !== 1) {
+        // Answered once and moved on (IKE_AUTH processed): an old request replayed.
+        env.drop(d, 'invalid-message-id', `IKE_SA_INIT request (message ID 0) replayed to an IKE SA that expects message ID ${existing.expectedRequestId}`, existing.id);
+        return;
+      }
       if (existing.initRequest && existing.initResponse && bytesEqual(existing.initRequest, bytes)) {
         env.emit({
           type: 'message-received',
@@ -692,17 +717,19 @@ export class IkeEndpoint {
       this.rejectInit(env, d, msg, makeNotify(NotifyType.UNSUPPORTED_CRITICAL_PAYLOAD, Uint8Array.of(critical.payloadType)), `unsupported critical payload ${critical.payloadType}`);
       return;
     }
+    let sa: IkeSa | undefined;
     try {
-      if (this.halfOpenCount() >= this.config.cookieThreshold) {
-        this.cookieSecret ??= this.rng.bytes(32);
-        const c = cookieCheck(this.cookieSecret, msg.payloads, d.src, h.spiI);
-        if (!c.ok) {
-          this.rejectInit(env, d, msg, makeNotify(NotifyType.COOKIE, c.cookie), 'a COOKIE is required');
-          return;
-        }
+      const verdict = this.admission.admit(msg.payloads, d.src, h.spiI, env.now, env.emit);
+      if (verdict.kind === 'cookie') {
+        this.rejectInit(env, d, msg, makeNotify(NotifyType.COOKIE, verdict.cookie), verdict.message);
+        return;
+      }
+      if (verdict.kind === 'drop') {
+        env.drop(d, verdict.reason, verdict.message);
+        return;
       }
       const sel = selectResponderConfig(this.config, msg.payloads, d.src);
-      const sa = new IkeSa({
+      sa = new IkeSa({
         id: this.nextSaId,
         role: 'responder',
         spiI: new Uint8Array(h.spiI),
@@ -718,6 +745,7 @@ export class IkeEndpoint {
       this.nextSaId++;
       this.register(sa);
       this.byInit.set(initKey, sa);
+      this.admission.track(sa, d.src.addr);
       sa.halfOpenUntil = env.now + this.config.halfOpenTimeout;
       sa.lastInboundAt = env.now;
       const out: Payload[] = [];
@@ -741,6 +769,8 @@ export class IkeEndpoint {
     } catch (e) {
       if (!(e instanceof ProtocolError)) throw e;
       this.rejectInit(env, d, msg, errorNotify(e), e.message);
+    } finally {
+      if (sa?.dh) this.admission.stats.dhComputations++;
     }
   }
 }

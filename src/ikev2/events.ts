@@ -77,6 +77,10 @@ export type DropReason =
   | 'protocol-error'
   /** IKEv2 fragments (SKF) are not reassembled by this engine. */
   | 'fragment'
+  /** IKE_SA_INIT from a source that already has `blockThreshold` half-open SAs (nothing kept). */
+  | 'peer-half-open-limit'
+  /** IKE_SA_INIT while `halfOpenLimit` SAs are half-open (nothing kept). */
+  | 'half-open-limit'
   /** A bug surfaced while handling input; reported rather than thrown. */
   | 'internal-error';
 
@@ -241,6 +245,14 @@ export type IkeEventBody =
       readonly notify: number;
       readonly notifyName: string;
       readonly src: Endpoint;
+      readonly message: string;
+    }
+  | {
+      /** COOKIE mode (RFC 7296 §2.6) started or ended at a responder. */
+      readonly type: 'cookie-mode';
+      readonly on: boolean;
+      /** Responder SAs half-open when it changed. */
+      readonly halfOpen: number;
       readonly message: string;
     }
   | {

@@ -159,6 +159,7 @@ function u32(v: number): Uint8Array {
 }
 
 const SLAB_BYTES = 64 * 1024;
+const NO_OPTIONS: ProtectOptions = Object.freeze({});
 
 function writeU32(b: Uint8Array, o: number, v: number): void {
   b[o] = v >>> 24;
@@ -258,6 +259,16 @@ export class EspProcessor {
    * 'rekey-needed' once when the number reaches the SA's rekey threshold.
    */
   private takeSequence(sa: OutboundSa): bigint | EspDrop {
+    const n = sa.sequenceNumber;
+    if (n >= 0 && n < (sa.rekeyRequested ? sa.sequenceFastLimit : sa.sequenceFastRekey)) {
+      sa.sequenceNumber = n + 1;
+      return BigInt(n);
+    }
+    return this.takeSequenceSlow(sa);
+  }
+
+  /** takeSequence near the rekey threshold, the limit, or beyond 2^53. */
+  private takeSequenceSlow(sa: OutboundSa): bigint | EspDrop {
     const seq = sa.nextSequence;
     if (!sa.rekeyRequested && seq >= sa.rekeyThreshold) {
       sa.rekeyRequested = true;
@@ -351,7 +362,7 @@ export class EspProcessor {
    * Tunnel mode: the outer packet(s) carrying `inner` (an IPv4 or IPv6 packet) on the
    * child's current outbound SA (a child id) or on the SA given.
    */
-  protect(target: string | OutboundSa, inner: Uint8Array, opts: ProtectOptions = {}): ProtectResult {
+  protect(target: string | OutboundSa, inner: Uint8Array, opts: ProtectOptions = NO_OPTIONS): ProtectResult {
     const sa = this.resolve(target);
     if (!sa) return this.noSa(target);
     const info = innerInfo(inner);
@@ -419,8 +430,24 @@ export class EspProcessor {
     if (opts.iv && opts.iv.length !== sa.ivLength) {
       throw new RangeError(`SA ${hexSpi(sa.spi)} takes a ${sa.ivLength}-byte IV, got ${opts.iv.length}`);
     }
-    const seq = this.takeSequence(sa);
-    if (typeof seq !== 'bigint') return seq;
+    // The sequence number as a number while below the rekey threshold, the limit and
+    // 2^53 (takeSequence's fast path, without BigInt arithmetic), else through takeSequence.
+    let seqLow: number;
+    let seqHigh: number;
+    let seq: bigint;
+    const n = sa.sequenceNumber;
+    if (n >= 0 && n < (sa.rekeyRequested ? sa.sequenceFastLimit : sa.sequenceFastRekey)) {
+      sa.sequenceNumber = n + 1;
+      seq = BigInt(n);
+      seqLow = n >>> 0;
+      seqHigh = Math.floor(n / 0x100000000);
+    } else {
+      const taken = this.takeSequenceSlow(sa);
+      if (typeof taken !== 'bigint') return taken;
+      seq = taken;
+      seqLow = Number(seq & 0xffffffffn);
+      seqHigh = Number(seq >> 32n);
+    }
     const payload = info.bytes;
     // payload ‖ padding 1, 2, 3, ... ‖ pad length ‖ next header (espAddTrailer).
     const align = sa.alignment;
@@ -441,17 +468,6 @@ export class EspProcessor {
     const espLen = 8 + 8 + ptLen + 16;
     const out = this.allocPacket(espOff + espLen);
     const spi = sa.spi;
-    // The two 32-bit halves of the sequence number (without BigInt arithmetic below 2^53).
-    let seqLow: number;
-    let seqHigh: number;
-    if (seq <= 0x1fffffffffffffn) {
-      const v = Number(seq);
-      seqLow = v >>> 0;
-      seqHigh = Math.floor(v / 0x100000000);
-    } else {
-      seqLow = Number(seq & 0xffffffffn);
-      seqHigh = Number(seq >> 32n);
-    }
     writeU32(out, espOff, spi);
     writeU32(out, espOff + 4, seqLow);
     // Explicit IV: the 64-bit sequence number (RFC 4106 §3.1), or the one given.

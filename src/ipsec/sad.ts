@@ -158,6 +158,14 @@ export abstract class SaBase {
   mtu: number;
   readonly lifetime: SaLifetime | undefined;
   readonly counters: SaCounters = newSaCounters();
+  /** Whether packets carry an ICV (integrity algorithm or AEAD). */
+  readonly hasIcv: boolean;
+  /** Whether the payload is actually encrypted (not NULL encryption). */
+  readonly encrypts: boolean;
+  readonly ivLength: number;
+  readonly icvLength: number;
+  /** Payload ‖ trailer is a multiple of this (cipher block, at least 4: RFC 4303 §2.4). */
+  readonly alignment: number;
 
   constructor(
     readonly childId: string,
@@ -176,30 +184,13 @@ export abstract class SaBase {
     this.tunnel = input.tunnel ?? { local: input.encap!.local.addr, remote: input.encap!.remote.addr };
     this.mtu = input.mtu ?? DEFAULT_PATH_MTU;
     this.lifetime = input.lifetime;
-  }
-
-  /** Whether packets carry an ICV (integrity algorithm or AEAD). */
-  get hasIcv(): boolean {
-    return encrInfo(this.suite.encr).aead || this.suite.integ !== IntegId.NONE;
-  }
-
-  /** Whether the payload is actually encrypted (not NULL encryption). */
-  get encrypts(): boolean {
-    return this.suite.encr !== EncrId.NULL;
-  }
-
-  get ivLength(): number {
-    return encrInfo(this.suite.encr).ivLength;
-  }
-
-  get icvLength(): number {
+    // The suite never changes: its sizes are worked out once, not on every packet.
     const e = encrInfo(this.suite.encr);
-    return e.aead ? e.icvLength : integInfo(this.suite.integ).icvLength;
-  }
-
-  /** Payload ‖ trailer is a multiple of this (cipher block, at least 4: RFC 4303 §2.4). */
-  get alignment(): number {
-    return Math.max(encrInfo(this.suite.encr).blockSize, 4);
+    this.hasIcv = e.aead || this.suite.integ !== IntegId.NONE;
+    this.encrypts = this.suite.encr !== EncrId.NULL;
+    this.ivLength = e.ivLength;
+    this.icvLength = e.aead ? e.icvLength : integInfo(this.suite.integ).icvLength;
+    this.alignment = Math.max(e.blockSize, 4);
   }
 
   /** Largest sequence number this SA may use. */
@@ -230,9 +221,25 @@ export abstract class SaBase {
   }
 }
 
+/** 2^53: sequence numbers below it are exact JavaScript numbers. */
+const SAFE_SEQ = 2 ** 53;
+
 export class OutboundSa extends SaBase {
-  /** Sequence number of the next packet. */
-  nextSequence: bigint;
+  /**
+   * Sequence number of the next packet while it is at most 2^53, else -1 (and the
+   * number is in `bigSequence`). The datapath counts in this number; `nextSequence`
+   * is the same value as a bigint.
+   */
+  sequenceNumber: number;
+  private bigSequence = 0n;
+  /**
+   * While `sequenceNumber` is below this, taking it crosses neither the rekey threshold
+   * (when no rekey was asked for yet) nor the SA's last number, and the next one is
+   * still exact: min(rekey threshold, 2^53). `sequenceFastLimit` is the same bound
+   * once the rekey was asked for: min(sequence limit + 1, 2^53).
+   */
+  readonly sequenceFastRekey: number;
+  readonly sequenceFastLimit: number;
   readonly rekeyMargin: number;
   readonly allowFragmentation: boolean;
   readonly dontFragment: DfPolicy;
@@ -244,11 +251,30 @@ export class OutboundSa extends SaBase {
 
   constructor(childId: string, input: ChildSaInput, createdAt: Micros, connId: number) {
     super(childId, input, createdAt, connId);
+    this.sequenceNumber = 1;
     this.nextSequence = input.firstSequence === undefined ? 1n : BigInt(input.firstSequence);
     this.rekeyMargin = input.rekeyMargin ?? DEFAULT_REKEY_MARGIN;
     this.allowFragmentation = input.allowFragmentation ?? false;
     this.dontFragment = input.dontFragment ?? DF_POLICY.COPY;
     this.ttl = input.ttl ?? DEFAULT_OUTER_TTL;
+    const safe = BigInt(SAFE_SEQ);
+    const limit = this.sequenceLimit + 1n;
+    this.sequenceFastLimit = Number(limit < safe ? limit : safe);
+    this.sequenceFastRekey = Math.min(this.sequenceFastLimit, Number(this.rekeyThreshold < safe ? this.rekeyThreshold : safe));
+  }
+
+  /** Sequence number of the next packet. */
+  get nextSequence(): bigint {
+    return this.sequenceNumber >= 0 ? BigInt(this.sequenceNumber) : this.bigSequence;
+  }
+
+  set nextSequence(v: bigint) {
+    if (v <= BigInt(SAFE_SEQ)) {
+      this.sequenceNumber = Number(v);
+    } else {
+      this.sequenceNumber = -1;
+      this.bigSequence = v;
+    }
   }
 
   private threshold: bigint | undefined;

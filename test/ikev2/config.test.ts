@@ -26,7 +26,8 @@ describe('defaults', () => {
     expect(c.floatAlways).toBe(false);
     expect(c.remote).toEqual({ addr: { family: 4, bytes: Uint8Array.of(198, 51, 100, 2) }, port: 500 });
     const e = resolveEndpointConfig({});
-    expect([e.cookieThreshold, e.halfOpenTimeout, e.nonceLength]).toEqual([10, 30_000_000, 32]);
+    expect([e.cookieThreshold, e.halfOpenTimeout, e.nonceLength]).toEqual([30, 30_000_000, 32]);
+    expect([e.cookieCalmdown, e.blockThreshold, e.halfOpenLimit, e.cookieSecretUses, e.cookieSecretLifetime]).toEqual([10_000_000, 5, 0, 10_000, 60_000_000]);
   });
 
   it('take durations as microseconds or text', () => {

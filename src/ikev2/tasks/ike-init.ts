@@ -3,14 +3,13 @@
  * INVALID_KE_PAYLOAD retry with the group the responder asks for (§1.3 of RFC 7296,
  * §2.7) and COOKIEs (§2.6) in both roles.
  *
- * The responder's cookie is stateless: prf(secret, Ni | IPi | SPIi) with a secret
- * drawn from the rng once per endpoint; the initiator that receives one restarts the
- * exchange with the COOKIE notify first and every other payload unchanged.
+ * The responder's cookie is stateless and decided before this task runs (admission.ts);
+ * the initiator that receives one restarts the exchange with the COOKIE notify first
+ * and every other payload unchanged.
  */
-import { ProtocolError, bytesEqual, concatBytes, type Endpoint } from '../../core/index.ts';
-import { PrfId } from '../../crypto/algorithms.ts';
+import { ProtocolError, bytesEqual, type Endpoint } from '../../core/index.ts';
 import { createDh, type DhExchange } from '../../crypto/dh.ts';
-import { deriveIkeKeys, prf } from '../../crypto/prf.ts';
+import { deriveIkeKeys } from '../../crypto/prf.ts';
 import type { IkeSuite } from '../../crypto/proposals.ts';
 import { NotifyType, PayloadType, ProtocolId, isErrorNotify, notifyTypeName } from '../../wire/ike/constants.ts';
 import { notifiesOfType, payloadsOfType, type Payload } from '../../wire/ike/payload.ts';
@@ -154,24 +153,6 @@ export function selectResponderConfig(cfg: ResolvedEndpointConfig, payloads: rea
     }
   }
   throw last instanceof ProtocolError ? last : new ProtocolError(NotifyType.NO_PROPOSAL_CHOSEN, 'no acceptable IKE proposal');
-}
-
-/** Stateless COOKIE of RFC 7296 §2.6: prf(secret, Ni | IPi | SPIi). */
-export function computeCookie(secret: Uint8Array, ni: Uint8Array, ipi: Uint8Array, spiI: Uint8Array): Uint8Array {
-  return prf(PrfId.HMAC_SHA2_256, secret, concatBytes(ni, ipi, spiI));
-}
-
-/**
- * Responder admission: when cookies are demanded, the request must start with the right
- * COOKIE; returns the cookie to send back when it does not.
- */
-export function cookieCheck(secret: Uint8Array, payloads: readonly Payload[], src: Endpoint, spiI: Uint8Array): { ok: true } | { ok: false; cookie: Uint8Array } {
-  const nonce = payloadsOfType(payloads, PayloadType.NONCE)[0];
-  if (!nonce) throw new ProtocolError(NotifyType.INVALID_SYNTAX, 'IKE_SA_INIT request without Nonce');
-  const want = computeCookie(secret, nonce.data, src.addr.bytes, spiI);
-  const first = payloads[0];
-  if (first?.type === PayloadType.N && first.notifyType === NotifyType.COOKIE && bytesEqual(first.data, want)) return { ok: true };
-  return { ok: false, cookie: want };
 }
 
 export class IkeInitResponder implements ResponderTask {
