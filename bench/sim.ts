@@ -45,6 +45,10 @@ export interface SimResult {
   readonly projectedWallMs: number;
   readonly buildMs: number;
   readonly eventsPerS: number;
+  /** CPU time of this process during the run (user + system): on a loaded machine, wall time overstates the cost. */
+  readonly cpuMs: number;
+  /** events / cpuMs. */
+  readonly eventsPerCpuS: number;
   readonly keepalivesSent: number;
   readonly keepalivesDelivered: number;
   readonly natMappings: number;
@@ -124,6 +128,7 @@ export function runSim(tunnels = 10_000, virtualSeconds = 3600, wallCapMs = Infi
   }
   hooks.beforeRun?.();
   const t1 = performance.now();
+  const c1 = process.cpuUsage();
   const before = net.scheduler.eventsRun;
   // In 10-virtual-second slices, stopping early when the wall-clock cap is reached.
   const end = virtualSeconds * 1_000_000;
@@ -133,6 +138,8 @@ export function runSim(tunnels = 10_000, virtualSeconds = 3600, wallCapMs = Infi
     net.run(at);
   }
   const t2 = performance.now();
+  const cpu = process.cpuUsage(c1);
+  const cpuMs = (cpu.user + cpu.system) / 1000;
   hooks.afterRun?.();
   const events = net.scheduler.eventsRun - before;
   const wallMs = t2 - t1;
@@ -145,6 +152,8 @@ export function runSim(tunnels = 10_000, virtualSeconds = 3600, wallCapMs = Infi
     projectedWallMs: (wallMs * end) / at,
     buildMs: t1 - t0,
     eventsPerS: (events / wallMs) * 1000,
+    cpuMs,
+    eventsPerCpuS: (events / cpuMs) * 1000,
     keepalivesSent: apps.reduce((n, a) => n + a.sent, 0),
     keepalivesDelivered: sink.received,
     natMappings: net.natRouter('cgn').nat.mappings().length,
@@ -192,6 +201,7 @@ export function runSimPeers(tunnels = 10_000, virtualSeconds = 3600, wallCapMs =
   const net = sim.lab.network;
   hooks.beforeRun?.();
   const t1 = performance.now();
+  const c1 = process.cpuUsage();
   const before = net.scheduler.eventsRun;
   const end = virtualSeconds * 1_000_000;
   let at = 0;
@@ -200,6 +210,8 @@ export function runSimPeers(tunnels = 10_000, virtualSeconds = 3600, wallCapMs =
     net.run(at);
   }
   const t2 = performance.now();
+  const cpu = process.cpuUsage(c1);
+  const cpuMs = (cpu.user + cpu.system) / 1000;
   hooks.afterRun?.();
   const events = net.scheduler.eventsRun - before;
   const wallMs = t2 - t1;
@@ -214,6 +226,8 @@ export function runSimPeers(tunnels = 10_000, virtualSeconds = 3600, wallCapMs =
     projectedWallMs: (wallMs * end) / at,
     buildMs: t1 - t0,
     eventsPerS: (events / wallMs) * 1000,
+    cpuMs,
+    eventsPerCpuS: (events / cpuMs) * 1000,
     keepalivesSent: Number.NaN,
     keepalivesDelivered: gw.stats.keepalivesReceived,
     natMappings: net.natRouter('cgn').nat.mappings().length,

@@ -4,6 +4,7 @@
  * whether it held, and what actually happened.
  */
 import type { Micros } from '../core/time.ts';
+import type { AdmissionStats } from '../ikev2/admission.ts';
 import type { IpsecPeer } from './ipsec-peer.ts';
 import type { Lab } from './lab.ts';
 import type { TunnelLedger } from './ledger.ts';
@@ -236,7 +237,46 @@ function evaluate(input: EvaluationInput, e: Expectation): { text: string; ok: b
         explanation: r.length > 0 ? `${r.length}: ${r.slice(0, 6).map((x) => `${x.exchange} #${x.attempt} at ${at(x.at)}`).join(', ')}${r.length > 6 ? ', ...' : ''}` : 'no retransmission',
       };
     }
+    case 'cookie-mode': {
+      const p = peerOf(input, e.peer);
+      const on = p.cookieModes.filter((c) => c.on && (e.by === undefined || c.at <= e.by));
+      const st = p.engine.admissionStats;
+      const first = on[0];
+      return {
+        text: `${e.peer} ${e.value ? 'demands' : 'never demands'} COOKIEs${e.by !== undefined ? ` by ${at(e.by)}` : ''}`,
+        ok: on.length > 0 === e.value,
+        explanation: first
+          ? `COOKIE mode from ${at(first.at)} (${first.halfOpen} half-open)${on.length > 1 ? `, entered ${on.length} times` : ''}; ${st.cookiesSent} COOKIEs sent, ${st.cookiesAccepted} accepted`
+          : `never in COOKIE mode${e.by !== undefined ? ` by ${at(e.by)}` : ''}: at most ${st.halfOpenPeak} half-open IKE SAs`,
+      };
+    }
+    case 'admission': {
+      const st = peerOf(input, e.peer).engine.admissionStats;
+      const v = st[e.counter];
+      return {
+        text: `${e.peer} ${e.counter} ${formatCount(e.count)}`,
+        ok: inBounds(v, e.count),
+        explanation: `${e.counter} is ${v} (${describeAdmission(st)})`,
+      };
+    }
+    case 'ike-dropped':
+    case 'esp-dropped': {
+      const p = peerOf(input, e.peer);
+      const drops = e.expect === 'ike-dropped' ? p.stats.ikeDrops : p.stats.espDrops;
+      const n = e.reason === undefined ? Object.values(drops).reduce((a, b) => a + b, 0) : (drops[e.reason] ?? 0);
+      const all = Object.entries(drops).filter(([, c]) => c > 0);
+      const what = e.expect === 'ike-dropped' ? 'IKE datagrams' : 'ESP packets';
+      return {
+        text: `${e.peer} drops ${formatCount(e.count)} ${what}${e.reason ? ` (${e.reason})` : ''}`,
+        ok: inBounds(n, e.count),
+        explanation: `${n} dropped${e.reason ? ` for ${e.reason}` : ''}; all drops: ${all.length > 0 ? all.map(([k, c]) => `${k} ${c}`).join(', ') : 'none'}`,
+      };
+    }
   }
+}
+
+function describeAdmission(st: AdmissionStats): string {
+  return `peak half-open ${st.halfOpenPeak}, ${st.dhComputations} Diffie-Hellman, ${st.cookiesSent} COOKIEs sent, ${st.cookiesAccepted} accepted, ${st.cookiesInvalid} invalid, dropped ${st.blockedPerPeer} per peer and ${st.overLimit} over the limit`;
 }
 
 function describeLosses(losses: readonly { where: string; reason: string; detail: string; count: number }[]): string {

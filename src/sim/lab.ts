@@ -218,7 +218,7 @@ function scheduleTraffic(
       const ours = e.tunnel !== undefined ? e.packet.src.port === srcPort : e.packet.comment === `traffic ${tr.name}`;
       if (e.packet.payload.length === tr.size && ours) st.delivered++;
     }
-  });
+  }, { types: ['deliver'] });
   for (let k = 0; k < tr.count; k++) {
     net.scheduler.at(tr.at + k * tr.interval, (now) => {
       st.sent++;

@@ -76,7 +76,7 @@ import { seconds, type Micros } from '../core/time.ts';
 import { IP_PROTOCOL } from '../wire/ip-protocol.ts';
 import { ipv4HeaderChecksum } from '../wire/ipv4.ts';
 import { adjustChecksum, adjustChecksumWord, readU16, writeU16 } from './checksum.ts';
-import { formatSpan, hex32, ICMP_TYPE, parsePacket, protocolName, type PacketInfo } from './packet.ts';
+import { copyPacketBytes, formatSpan, hex32, ICMP_TYPE, ipv4HeaderChecksumAt, parsePacket, protocolName, type PacketInfo } from './packet.ts';
 
 export const NAT_KIND = {
   STATIC: 'static',
@@ -185,13 +185,16 @@ interface PortMapping {
   /** The remote the mapping was created for (its key under ADM / APDM). */
   readonly remote: Endpoint;
   readonly behaviour: NatBehaviour;
-  readonly outKey: string;
-  readonly inKey: string;
-  readonly permittedAddrs: Set<string>;
-  readonly permittedEndpoints: Set<string>;
+  readonly outKey: Key;
+  readonly inKey: Key;
+  /** Remote addresses and endpoints it sent to (filtering); made on first use. */
+  permittedAddrs: Set<Key> | undefined;
+  permittedEndpoints: Set<Key> | undefined;
   readonly createdAt: Micros;
   lastUsedAt: Micros;
   readonly permanent: boolean;
+  /** Set when removed (the expiry queue drops it then). */
+  gone?: boolean;
 }
 
 interface AddressBinding {
@@ -199,11 +202,13 @@ interface AddressBinding {
   readonly id: number;
   readonly internal: IpAddress;
   readonly external: IpAddress;
-  readonly permittedAddrs: Set<string>;
-  readonly permittedEndpoints: Set<string>;
+  /** Remote addresses and endpoints it sent to (filtering); made on first use. */
+  permittedAddrs: Set<Key> | undefined;
+  permittedEndpoints: Set<Key> | undefined;
   readonly createdAt: Micros;
   lastUsedAt: Micros;
   readonly permanent: boolean;
+  gone?: boolean;
 }
 
 interface EspBinding {
@@ -216,6 +221,7 @@ interface EspBinding {
   readonly createdAt: Micros;
   lastUsedAt: Micros;
   readonly permanent: false;
+  gone?: boolean;
 }
 
 type Entry = PortMapping | AddressBinding | EspBinding;
@@ -265,6 +271,18 @@ export interface NatRecord {
   readonly comment: string;
 }
 
+/** How `outbound` / `inbound` are called from a network node. */
+export interface TranslateOptions {
+  /** The packet as parsePacket read it, when the caller has done so already. */
+  readonly info?: PacketInfo;
+  /**
+   * false: a translation through an existing mapping (state refreshed, used or static)
+   * comes back without a record and with an empty comment, because nobody will read
+   * them; everything else is described as usual. Default true.
+   */
+  readonly describe?: boolean;
+}
+
 export type NatResult =
   | { readonly verdict: 'forward'; readonly packet: Uint8Array; readonly hairpin: boolean; readonly records: NatRecord[]; readonly comment: string }
   | { readonly verdict: 'drop'; readonly reason: NatDropReason; readonly records: NatRecord[]; readonly comment: string }
@@ -283,8 +301,25 @@ export interface NatCounters {
   readonly drops: Partial<Record<NatDropReason, number>>;
 }
 
-const addrKey = (a: IpAddress): string => formatIp(a);
+/** Map key of an address: a number for IPv4 (the 32 bits, signed: kept unboxed), text otherwise. */
+const addrKey = (a: IpAddress): number | string => {
+  const b = a.bytes;
+  return a.family === 4 ? (b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]! : formatIp(a);
+};
+/** Map key of an endpoint (an IPv4 one is the number address * 65536 + port). */
+const epId = (e: Endpoint): number | string => {
+  const a = addrKey(e.addr);
+  return typeof a === 'number' ? a * 65536 + e.port : `${a}|${e.port}`;
+};
+/** Map key of a protocol's endpoint. */
+const protoEpId = (proto: MappedProtocol, e: Endpoint): number | string => {
+  const k = epId(e);
+  return typeof k === 'number' ? k * 2 + (proto === 'udp' ? 0 : 1) : `${proto}|${k}`;
+};
+/** An endpoint in words ("192.0.2.1:4500"). */
 const epKey = (e: Endpoint): string => formatEndpoint(e);
+
+type Key = number | string;
 
 interface Rewrite {
   src?: IpAddress;
@@ -324,27 +359,37 @@ export class NatDevice {
   private readonly insidePrefixes: readonly Prefix[] | undefined;
   private readonly subscriberPrefix: Prefix;
   private readonly destinations: readonly DestinationRule[];
-  private readonly staticByInside = new Map<string, AddressBinding>();
-  private readonly staticByOutside = new Map<string, AddressBinding>();
-  private readonly ownedExternal = new Set<string>();
+  private readonly staticByInside = new Map<Key, AddressBinding>();
+  private readonly staticByOutside = new Map<Key, AddressBinding>();
+  private readonly ownedExternal = new Set<Key>();
 
   private rng: Rng;
   private boots = 0;
   private nextId = 1;
-  private readonly outMap = new Map<string, PortMapping>();
-  private readonly inMap = new Map<string, PortMapping>();
+  private readonly outMap = new Map<Key, PortMapping>();
+  private readonly inMap = new Map<Key, PortMapping>();
   private readonly usedPorts = new Map<string, Set<number>>();
   private readonly cursors = new Map<string, number>();
-  private readonly bindingsByInside = new Map<string, AddressBinding>();
-  private readonly bindingsByOutside = new Map<string, AddressBinding>();
+  private readonly bindingsByInside = new Map<Key, AddressBinding>();
+  private readonly bindingsByOutside = new Map<Key, AddressBinding>();
   private readonly espBindings = new Map<string, EspBinding>();
   /** Paired pooling: the external address each inside host uses, with a use count. */
-  private readonly hostAddress = new Map<string, { addr: IpAddress; refs: number }>();
-  private readonly perHost = new Map<string, number>();
+  private readonly hostAddress = new Map<Key, { addr: IpAddress; refs: number }>();
+  private readonly perHost = new Map<Key, number>();
   private poolCursor = 0;
   private dynamicCount = 0;
   private subscriberNext = 1;
-  private readonly subscribersTaken = new Set<string>();
+  private readonly subscribersTaken = new Set<Key>();
+  /**
+   * Expiry queue of the dynamic entries: a binary min-heap of (expiry, entry). A key may
+   * be older than the entry's expiry (it was used since): such a head is re-queued at its
+   * real expiry when met. Keys are never later than the real expiry, so the head, once
+   * checked, is the soonest; rebuilt when a timeout changes.
+   */
+  private readonly expiryKeys: number[] = [];
+  private readonly expiryEntries: Entry[] = [];
+  /** Translations through an existing mapping describe themselves (records, comment); see TranslateOptions. */
+  private describing = true;
 
   constructor(
     cfg: NatConfig,
@@ -389,8 +434,8 @@ export class NatDevice {
         id: this.nextId++,
         internal: s.inside,
         external: s.outside,
-        permittedAddrs: new Set(),
-        permittedEndpoints: new Set(),
+        permittedAddrs: undefined,
+        permittedEndpoints: undefined,
         createdAt: 0,
         lastUsedAt: 0,
         permanent: true,
@@ -413,9 +458,9 @@ export class NatDevice {
         remote: { addr: ext.addr, port: 0 },
         behaviour: 'endpoint-independent',
         outKey: this.outKey('udp', f.inside, undefined),
-        inKey: `udp|${epKey(ext)}`,
-        permittedAddrs: new Set(),
-        permittedEndpoints: new Set(),
+        inKey: protoEpId('udp', ext),
+        permittedAddrs: undefined,
+        permittedEndpoints: undefined,
         createdAt: 0,
         lastUsedAt: 0,
         permanent: true,
@@ -434,6 +479,7 @@ export class NatDevice {
   setMappingTimeout(protocol: keyof NatTimeouts, us: Micros): void {
     if (!Number.isSafeInteger(us) || us < 0) throw new RangeError(`NAT ${this.name}: bad ${protocol} timeout ${us}`);
     this.timeoutsValue = { ...this.timeoutsValue, [protocol]: us };
+    this.rebuildExpiryQueue();
   }
 
   /** True for an address this NAT answers for on its outside (pool, static bindings, forwards). */
@@ -469,9 +515,10 @@ export class NatDevice {
   // ---------------------------------------------------------------- translation
 
   /** A packet arriving on an inside interface (a whole IPv4 datagram). */
-  outbound(packet: Uint8Array, now: Micros): NatResult {
+  outbound(packet: Uint8Array, now: Micros, opts: TranslateOptions = {}): NatResult {
     const records: NatRecord[] = [];
-    const info = this.parse(packet);
+    this.describing = opts.describe ?? true;
+    const info = opts.info ?? this.parse(packet);
     if (typeof info === 'string') return this.drop(records, now, 'outbound', undefined, 'malformed', `malformed packet (${info})`);
     if (info.family !== 4) return this.pass(records, 'IPv6 is not translated');
     if (info.fragment) return this.drop(records, now, 'outbound', info, 'fragment', 'a fragment reached the translator (fragments are reassembled first)');
@@ -492,7 +539,7 @@ export class NatDevice {
       return out;
     }
     // Hairpin: the translated packet turns around as if it had arrived from outside.
-    const back = this.inbound(out.packet, now, true);
+    const back = this.inbound(out.packet, now, true, { describe: this.describing });
     records.push(...back.records.filter((r) => !records.includes(r)));
     if (back.verdict !== 'forward') return { ...back, records };
     this.counters.hairpinned++;
@@ -500,10 +547,11 @@ export class NatDevice {
   }
 
   /** A packet arriving on the outside interface. */
-  inbound(packet: Uint8Array, now: Micros, hairpin = false): NatResult {
+  inbound(packet: Uint8Array, now: Micros, hairpin = false, opts: TranslateOptions = {}): NatResult {
     const records: NatRecord[] = [];
     const direction = hairpin ? 'hairpin' : 'inbound';
-    const info = this.parse(packet);
+    this.describing = opts.describe ?? true;
+    const info = opts.info ?? this.parse(packet);
     if (typeof info === 'string') return this.drop(records, now, direction, undefined, 'malformed', `malformed packet (${info})`);
     if (info.family !== 4) return this.pass(records, 'IPv6 is not translated');
     if (!this.ownsAddress(info.dst)) return this.pass(records, `${formatIp(info.dst)} is not an address of this NAT`);
@@ -551,7 +599,7 @@ export class NatDevice {
       const state = m.permanent ? 'static' : this.touchInbound(m, now);
       const rw: Rewrite = proto === 'udp' ? { dst: m.internal.addr, dstPort: m.internal.port } : { dst: m.internal.addr, icmpId: m.internal.port };
       if (srcAfter) rw.src = srcAfter;
-      return this.forwardIn(records, now, direction, info, rw, m, state, m.permanent ? 'port forward' : this.expiryText(m, now));
+      return this.forwardIn(records, now, direction, info, rw, m, state, !this.describing ? '' : m.permanent ? 'port forward' : this.expiryText(m, now));
     }
     if (p === IP_PROTOCOL.ESP && this.espAlg) {
       const b = this.lookupEsp(info.dst, info.src, now, records);
@@ -579,20 +627,76 @@ export class NatDevice {
   /** Expires every mapping idle past its timeout at `now`; records in expiry order. */
   sweep(now: Micros): NatRecord[] {
     const due: Entry[] = [];
-    for (const e of this.entries()) if (!e.permanent && now > this.expiresAt(e)) due.push(e);
+    for (let t = this.nextExpiryAt(); t !== undefined && now > t; t = this.nextExpiryAt()) due.push(this.popExpiry());
     due.sort((a, b) => this.expiresAt(a) - this.expiresAt(b) || a.id - b.id);
     return due.map((e) => this.expire(e, now));
   }
 
   /** The last instant the soonest-expiring mapping is valid (sweep one µs later). */
   nextExpiryAt(): Micros | undefined {
-    let min: Micros | undefined;
-    for (const e of this.entries()) {
-      if (e.permanent) continue;
+    const keys = this.expiryKeys;
+    const ents = this.expiryEntries;
+    while (keys.length > 0) {
+      const e = ents[0]!;
+      if (e.gone) {
+        this.popExpiry();
+        continue;
+      }
       const t = this.expiresAt(e);
-      if (min === undefined || t < min) min = t;
+      if (t === keys[0]) return t;
+      // Used since it was queued: back in at its real expiry.
+      this.popExpiry();
+      this.pushExpiry(e);
     }
-    return min;
+    return undefined;
+  }
+
+  private pushExpiry(e: Entry): void {
+    const keys = this.expiryKeys;
+    const ents = this.expiryEntries;
+    const t = this.expiresAt(e);
+    let i = keys.length;
+    keys.push(t);
+    ents.push(e);
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (keys[p]! <= t) break;
+      keys[i] = keys[p]!;
+      ents[i] = ents[p]!;
+      i = p;
+    }
+    keys[i] = t;
+    ents[i] = e;
+  }
+
+  private popExpiry(): Entry {
+    const keys = this.expiryKeys;
+    const ents = this.expiryEntries;
+    const top = ents[0]!;
+    const lastKey = keys.pop()!;
+    const lastEnt = ents.pop()!;
+    const n = keys.length;
+    if (n > 0) {
+      let i = 0;
+      for (;;) {
+        let c = 2 * i + 1;
+        if (c >= n) break;
+        if (c + 1 < n && keys[c + 1]! < keys[c]!) c++;
+        if (keys[c]! >= lastKey) break;
+        keys[i] = keys[c]!;
+        ents[i] = ents[c]!;
+        i = c;
+      }
+      keys[i] = lastKey;
+      ents[i] = lastEnt;
+    }
+    return top;
+  }
+
+  private rebuildExpiryQueue(): void {
+    this.expiryKeys.length = 0;
+    this.expiryEntries.length = 0;
+    for (const e of this.entries()) if (!e.permanent) this.pushExpiry(e);
   }
 
   /** Loses every dynamic mapping; with `reboot`, port choices restart too. */
@@ -604,6 +708,8 @@ export class NatDevice {
     this.hostAddress.clear();
     this.perHost.clear();
     this.dynamicCount = 0;
+    this.expiryKeys.length = 0;
+    this.expiryEntries.length = 0;
     if (reboot) {
       this.boots++;
       this.cursors.clear();
@@ -638,7 +744,7 @@ export class NatDevice {
     const st = this.staticByInside.get(addrKey(info.src));
     if (st) {
       this.permit(st, { addr: dst, port: info.dstPort ?? 0 });
-      return this.forwardOut(records, now, info, { ...dstRewrite, src: st.external }, st, 'static', 'static 1:1 binding');
+      return this.forwardOut(records, now, info, srcRewrite(twice, dst, st.external), st, 'static', 'static 1:1 binding');
     }
     if (this.kind === 'static') return this.pass(records, `${formatIp(info.src)} has no static binding`);
     if (this.kind === 'dynamic') {
@@ -648,7 +754,7 @@ export class NatDevice {
       this.permit(binding, { addr: dst, port: info.dstPort ?? 0 });
       const state = created ? 'created' : this.touchOutbound(binding, now);
       const how = created ? `new address binding from the pool, ports kept, ${this.expiryText(binding, now)}` : `binding refreshed, ${this.expiryText(binding, now)}`;
-      return this.forwardOut(records, now, info, { ...dstRewrite, src: binding.external }, binding, state, how);
+      return this.forwardOut(records, now, info, srcRewrite(twice, dst, binding.external), binding, state, how);
     }
     // PAT kinds.
     if (p === IP_PROTOCOL.UDP || (p === IP_PROTOCOL.ICMP && info.icmpType === ICMP_TYPE.ECHO_REQUEST)) {
@@ -662,13 +768,16 @@ export class NatDevice {
       const { mapping: m, created } = got;
       this.permit(m, remote);
       const state = created ? 'created' : this.touchOutbound(m, now);
-      const how = m.permanent
+      const how = !this.describing && !created
+        ? ''
+        : m.permanent
         ? 'port forward'
         : created
           ? `new mapping, ${m.behaviour}, ${this.expiryText(m, now)}`
           : `mapping refreshed, ${this.expiryText(m, now)}`;
       const rw: Rewrite = proto === 'udp' ? { src: m.external.addr, srcPort: m.external.port } : { src: m.external.addr, icmpId: m.external.port };
-      return this.forwardOut(records, now, info, { ...dstRewrite, ...rw }, m, state, how);
+      if (twice) rw.dst = dst;
+      return this.forwardOut(records, now, info, rw, m, state, how);
     }
     if (p === IP_PROTOCOL.ESP) {
       if (!this.espAlg) {
@@ -717,6 +826,7 @@ export class NatDevice {
     };
     this.espBindings.set(`${addrKey(ext)}|${addrKey(dst)}`, b);
     this.countNew(info.src);
+    this.pushExpiry(b);
     return this.forwardOut(
       records,
       now,
@@ -766,9 +876,9 @@ export class NatDevice {
       remote,
       behaviour: this.mappingBehaviour,
       outKey: key,
-      inKey: `${proto}|${epKey(external)}`,
-      permittedAddrs: new Set(),
-      permittedEndpoints: new Set(),
+      inKey: protoEpId(proto, external),
+      permittedAddrs: undefined,
+      permittedEndpoints: undefined,
       createdAt: now,
       lastUsedAt: now,
       permanent: false,
@@ -776,6 +886,7 @@ export class NatDevice {
     this.outMap.set(key, created);
     this.inMap.set(created.inKey, created);
     this.countNew(internal.addr);
+    this.pushExpiry(created);
     return { mapping: created, created: true };
   }
 
@@ -795,8 +906,8 @@ export class NatDevice {
       id: this.nextId++,
       internal: inside,
       external: ext,
-      permittedAddrs: new Set(),
-      permittedEndpoints: new Set(),
+      permittedAddrs: undefined,
+      permittedEndpoints: undefined,
       createdAt: now,
       lastUsedAt: now,
       permanent: false,
@@ -804,6 +915,7 @@ export class NatDevice {
     this.bindingsByInside.set(addrKey(inside), binding);
     this.bindingsByOutside.set(addrKey(ext), binding);
     this.countNew(inside);
+    this.pushExpiry(binding);
     return { binding, created: true };
   }
 
@@ -901,18 +1013,15 @@ export class NatDevice {
 
   // ---------------------------------------------------------------- lookups, filtering
 
-  private outKey(proto: MappedProtocol, internal: Endpoint, remote: Endpoint | undefined): string {
-    const q =
-      remote === undefined || this.mappingBehaviour === 'endpoint-independent'
-        ? ''
-        : this.mappingBehaviour === 'address-dependent'
-          ? addrKey(remote.addr)
-          : epKey(remote);
-    return `${proto}|${epKey(internal)}|${q}`;
+  /** The key of the mapping of `internal` (towards `remote` under ADM / APDM); `remote` undefined: its port forward. */
+  private outKey(proto: MappedProtocol, internal: Endpoint, remote: Endpoint | undefined): Key {
+    const k = protoEpId(proto, internal);
+    if (remote === undefined || this.mappingBehaviour === 'endpoint-independent') return k;
+    return `${k}|${this.mappingBehaviour === 'address-dependent' ? addrKey(remote.addr) : epId(remote)}`;
   }
 
   private lookupIn(proto: MappedProtocol, ext: Endpoint, now: Micros, records: NatRecord[]): PortMapping | undefined {
-    const m = this.inMap.get(`${proto}|${epKey(ext)}`);
+    const m = this.inMap.get(protoEpId(proto, ext));
     if (m && !m.permanent && now > this.expiresAt(m)) {
       records.push(this.expire(m, now));
       return undefined;
@@ -939,8 +1048,10 @@ export class NatDevice {
   }
 
   private permit(e: PortMapping | AddressBinding, remote: Endpoint): void {
-    e.permittedAddrs.add(addrKey(remote.addr));
-    e.permittedEndpoints.add(epKey(remote));
+    // Endpoint-independent filtering never asks.
+    if (this.filteringBehaviour === 'endpoint-independent') return;
+    (e.permittedAddrs ??= new Set()).add(addrKey(remote.addr));
+    (e.permittedEndpoints ??= new Set()).add(epId(remote));
   }
 
   /** Why filtering refuses `remote`, or undefined when it passes. */
@@ -950,12 +1061,12 @@ export class NatDevice {
       case 'endpoint-independent':
         return undefined;
       case 'address-dependent':
-        return e.permittedAddrs.has(addrKey(remote.addr))
+        return e.permittedAddrs?.has(addrKey(remote.addr))
           ? undefined
           : `address-dependent filtering: ${inside} has not sent to ${formatIp(remote.addr)}`;
       case 'address-and-port-dependent': {
-        if (!hasPorts) return e.permittedAddrs.has(addrKey(remote.addr)) ? undefined : `address-and-port-dependent filtering: ${inside} has not sent to ${formatIp(remote.addr)}`;
-        return e.permittedEndpoints.has(epKey(remote))
+        if (!hasPorts) return e.permittedAddrs?.has(addrKey(remote.addr)) ? undefined : `address-and-port-dependent filtering: ${inside} has not sent to ${formatIp(remote.addr)}`;
+        return e.permittedEndpoints?.has(epId(remote))
           ? undefined
           : `address-and-port-dependent filtering: ${inside} has not sent to ${epKey(remote)}`;
       }
@@ -1001,6 +1112,7 @@ export class NatDevice {
   }
 
   private remove(e: Entry): void {
+    e.gone = true;
     if (e.type === 'port') {
       this.outMap.delete(e.outKey);
       this.inMap.delete(e.inKey);
@@ -1037,27 +1149,26 @@ export class NatDevice {
   }
 
   private view(e: Entry): MappingView {
-    const base = {
-      id: e.id,
-      type: e.type,
-      createdAt: e.createdAt,
-      lastUsedAt: e.lastUsedAt,
-      permanent: e.permanent,
-      ...(e.permanent ? {} : { expiresAt: this.expiresAt(e) }),
-    };
+    // Built property by property in the order reports show (a spread with more
+    // properties is slow in V8, and a NAT creating thousands of mappings makes many).
+    const v: { -readonly [K in keyof MappingView]?: MappingView[K] } = { id: e.id, type: e.type, createdAt: e.createdAt, lastUsedAt: e.lastUsedAt, permanent: e.permanent };
+    if (!e.permanent) v.expiresAt = this.expiresAt(e);
     if (e.type === 'port') {
-      return {
-        ...base,
-        protocol: e.protocol,
-        internal: epKey(e.internal),
-        external: epKey(e.external),
-        ...(e.behaviour === 'endpoint-independent' || e.permanent
-          ? {}
-          : { remote: e.behaviour === 'address-dependent' ? formatIp(e.remote.addr) : epKey(e.remote) }),
-      };
+      v.protocol = e.protocol;
+      v.internal = epKey(e.internal);
+      v.external = epKey(e.external);
+      if (e.behaviour !== 'endpoint-independent' && !e.permanent) v.remote = e.behaviour === 'address-dependent' ? formatIp(e.remote.addr) : epKey(e.remote);
+    } else if (e.type === 'address') {
+      v.protocol = 'any';
+      v.internal = formatIp(e.internal);
+      v.external = formatIp(e.external);
+    } else {
+      v.protocol = 'esp';
+      v.internal = formatIp(e.internal);
+      v.external = formatIp(e.external);
+      v.remote = formatIp(e.remote);
     }
-    if (e.type === 'address') return { ...base, protocol: 'any', internal: formatIp(e.internal), external: formatIp(e.external) };
-    return { ...base, protocol: 'esp', internal: formatIp(e.internal), external: formatIp(e.external), remote: formatIp(e.remote) };
+    return v as MappingView;
   }
 
   // ---------------------------------------------------------------- ICMP errors
@@ -1183,6 +1294,7 @@ export class NatDevice {
 
   private forwardOut(records: NatRecord[], now: Micros, info: PacketInfo, rw: Rewrite, e: Entry, state: MappingState, how: string): NatResult {
     const packet = rewrite(info, rw);
+    if (!this.describing && (state === 'refreshed' || state === 'used' || state === 'static')) return { verdict: 'forward', packet, hairpin: false, records, comment: '' };
     const after = this.ends(parsePacket(packet));
     const before = this.ends(info);
     const dstPart = rw.dst && !ipEquals(rw.dst, info.dst) ? `, destination ${before.dst} → ${after.dst}` : '';
@@ -1202,12 +1314,13 @@ export class NatDevice {
     how: string,
   ): NatResult {
     const packet = rewrite(info, rw);
+    if (direction === 'inbound') this.counters.translatedIn++;
+    if (!this.describing && (state === 'refreshed' || state === 'used' || state === 'static')) return { verdict: 'forward', packet, hairpin: direction === 'hairpin', records, comment: '' };
     const after = this.ends(parsePacket(packet));
     const before = this.ends(info);
     const srcPart = rw.src && !ipEquals(rw.src, info.src) ? `, source ${before.src} → ${after.src}` : '';
     const refresh = state === 'refreshed' ? 'mapping refreshed by this inbound packet, ' : '';
     const comment = `NAT ${this.name}: ${before.dst} → ${after.dst}${srcPart} (${direction === 'hairpin' ? 'hairpinned' : 'inbound'} from ${before.src}, ${refresh}${how})`;
-    if (direction === 'inbound') this.counters.translatedIn++;
     records.push({ at: now, nat: this.name, kind: 'translate', direction, protocol: this.protoText(info), before, after, mapping: this.view(e), mappingState: state, comment });
     return { verdict: 'forward', packet, hairpin: direction === 'hairpin', records, comment };
   }
@@ -1215,6 +1328,11 @@ export class NatDevice {
   private protoText(info: PacketInfo): string {
     return protocolName(info.protocol).toLowerCase();
   }
+}
+
+/** The source rewrite, plus the destination for twice NAT (literals: a spread with more properties is slow in V8). */
+function srcRewrite(twice: boolean, dst: IpAddress, src: IpAddress): Rewrite {
+  return twice ? { dst, src } : { src };
 }
 
 function icmpId(info: PacketInfo): number | undefined {
@@ -1228,15 +1346,17 @@ function packetBytes(info: PacketInfo): Uint8Array {
 
 /** A copy of the packet with addresses / ports / ICMP identifier replaced and checksums fixed. */
 function rewrite(info: PacketInfo, rw: Rewrite): Uint8Array {
-  const out = packetBytes(info).slice();
+  const out = copyPacketBytes(packetBytes(info));
   const l4 = info.l4Offset;
-  const newSrc = rw.src?.bytes ?? out.subarray(12, 16).slice();
-  const newDst = rw.dst?.bytes ?? out.subarray(16, 20).slice();
+  const newSrc = rw.src?.bytes;
+  const newDst = rw.dst?.bytes;
   if (info.protocol === IP_PROTOCOL.UDP && out.length >= l4 + 8) {
     const old = readU16(out, l4 + 6);
     if (old !== 0) {
-      let c = adjustChecksum(old, out.subarray(12, 16), newSrc);
-      c = adjustChecksum(c, out.subarray(16, 20), newDst);
+      // Both addresses always go through the adjustment (an unchanged one against itself),
+      // which decides between the two forms of zero exactly as the general rule does.
+      let c = adjustWords(old, out, 12, newSrc ?? out, newSrc ? 0 : 12, 4);
+      c = adjustWords(c, out, 16, newDst ?? out, newDst ? 0 : 16, 4);
       if (rw.srcPort !== undefined) c = adjustChecksumWord(c, readU16(out, l4), rw.srcPort);
       if (rw.dstPort !== undefined) c = adjustChecksumWord(c, readU16(out, l4 + 2), rw.dstPort);
       writeU16(out, l4 + 6, c === 0 ? 0xffff : c);
@@ -1247,9 +1367,20 @@ function rewrite(info: PacketInfo, rw: Rewrite): Uint8Array {
     writeU16(out, l4 + 2, adjustChecksumWord(readU16(out, l4 + 2), readU16(out, l4 + 4), rw.icmpId));
     writeU16(out, l4 + 4, rw.icmpId);
   }
-  out.set(newSrc, 12);
-  out.set(newDst, 16);
+  if (newSrc) out.set(newSrc, 12);
+  if (newDst) out.set(newDst, 16);
   writeU16(out, 10, 0);
-  writeU16(out, 10, ipv4HeaderChecksum(out.subarray(0, l4)));
+  writeU16(out, 10, ipv4HeaderChecksumAt(out, l4));
   return out;
+}
+
+/** adjustChecksum(checksum, before[bOff..bOff+len), after[aOff..aOff+len)) without views (len even). */
+function adjustWords(checksum: number, before: Uint8Array, bOff: number, after: Uint8Array, aOff: number, len: number): number {
+  let sum = ~checksum & 0xffff;
+  for (let i = 0; i < len; i += 2) {
+    sum += ~((before[bOff + i]! << 8) | before[bOff + i + 1]!) & 0xffff;
+    sum += (after[aOff + i]! << 8) | after[aOff + i + 1]!;
+  }
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return ~sum & 0xffff;
 }

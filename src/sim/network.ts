@@ -48,9 +48,9 @@ import { SeededRng } from '../core/rng.ts';
 import type { Micros } from '../core/time.ts';
 import { IP_PROTOCOL } from '../wire/ip-protocol.ts';
 import { Ipv4Reassembler, Ipv6Reassembler, type ReassemblyOptions, type ReassemblyResult } from '../wire/ip-reassembly.ts';
-import { Ipv4Codec, ipv4HeaderChecksum } from '../wire/ipv4.ts';
+import { Ipv4Codec } from '../wire/ipv4.ts';
 import { Ipv6Codec } from '../wire/ipv6.ts';
-import { UdpCodec, verifyUdpChecksum } from '../wire/udp.ts';
+import { UdpCodec } from '../wire/udp.ts';
 import { writeU16 } from './checksum.ts';
 import { Firewall } from './firewall.ts';
 import type { HostApplication, HostReceived, HostTransmit } from './host-app.ts';
@@ -58,6 +58,7 @@ import { NatDevice, type NatConfig, type NatRecord, type NatTimeouts } from './n
 import {
   buildIpPacket,
   buildUdpPacket,
+  copyPacketBytes,
   describePacket,
   formatSpan,
   ICMP_CODE_FRAG_NEEDED,
@@ -65,7 +66,9 @@ import {
   icmpMessage,
   icmpv6Message,
   ICMPV6_TYPE,
+  ipv4HeaderChecksumAt,
   parsePacket,
+  udpChecksumStatus,
   type PacketInfo,
 } from './packet.ts';
 import { Scheduler } from './scheduler.ts';
@@ -156,6 +159,30 @@ export type NetworkEvent =
 
 export type NetworkListener = (e: NetworkEvent) => void;
 
+export interface ObserveOptions {
+  /** Event types to receive (default: every type). */
+  readonly types?: readonly NetworkEvent['type'][];
+  /**
+   * With 'nat' events: false leaves out the records of routine translations (through an
+   * existing mapping: state 'refreshed', 'used' or 'static'); mappings created or lost,
+   * conflicts, drops, passes, flushes and reboots still come. Default true.
+   */
+  readonly everyNatTranslation?: boolean;
+}
+
+const ALL_EVENT_TYPES: readonly NetworkEvent['type'][] = ['drop', 'deliver', 'send', 'nat', 'link-state', 'firewall'];
+
+interface Subscription {
+  readonly listener: NetworkListener;
+  readonly types: ReadonlySet<NetworkEvent['type']> | undefined;
+  readonly everyNatTranslation: boolean;
+}
+
+/** A NAT record of a translation through an existing mapping (nothing about the mapping changed). */
+export function isRoutineTranslation(r: NatRecord): boolean {
+  return r.kind === 'translate' && (r.mappingState === 'refreshed' || r.mappingState === 'used' || r.mappingState === 'static');
+}
+
 export interface InterfaceSpec {
   readonly name: string;
   /** "10.0.0.2/24", "2001:db8::1/64" (a bare address is a host prefix). */
@@ -195,6 +222,70 @@ export interface NatSpec extends NodeSpec {
 }
 
 const asPrefix = (p: string | Prefix): Prefix => (typeof p === 'string' ? parsePrefix(p) : p);
+
+/**
+ * A Map / Set key for an address: a number for IPv4 (the 32 bits as a signed integer,
+ * which V8 keeps unboxed), a 16-character string for IPv6.
+ */
+export function addressId(a: IpAddress): number | string {
+  const b = a.bytes;
+  if (a.family === 4) return (b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!;
+  let s = '';
+  for (let i = 0; i < 16; i++) s += String.fromCharCode(b[i]!);
+  return s;
+}
+
+/** The key of the `len`-bit prefix holding `a` (addressId of the masked address). */
+function maskedId(a: IpAddress, len: number): number | string {
+  const b = a.bytes;
+  if (a.family === 4) {
+    const v = (b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!;
+    return len === 0 ? 0 : len >= 32 ? v : v & (-1 << (32 - len));
+  }
+  let s = '';
+  for (let i = 0, bits = len; i < 16; i++, bits -= 8) {
+    const mask = bits >= 8 ? 0xff : bits <= 0 ? 0 : (0xff << (8 - bits)) & 0xff;
+    s += String.fromCharCode(b[i]! & mask);
+  }
+  return s;
+}
+
+/**
+ * Longest-prefix match over a node's connected prefixes: per prefix length (longest
+ * first) a map from the masked prefix to the first interface that has it.
+ */
+class ConnectedTable {
+  private readonly byLength = new Map<number, Map<number | string, Iface>>();
+  private lengths: number[] = [];
+
+  add(p: Prefix, iface: Iface): void {
+    let m = this.byLength.get(p.length);
+    if (!m) {
+      m = new Map();
+      this.byLength.set(p.length, m);
+      this.lengths = [...this.byLength.keys()].sort((x, y) => y - x);
+    }
+    const k = maskedId(p.addr, p.length);
+    if (!m.has(k)) m.set(k, iface);
+  }
+
+  /** The interface of the longest connected prefix holding `a` (the first one on ties). */
+  match(a: IpAddress): { iface: Iface; len: number } | undefined {
+    for (const len of this.lengths) {
+      const i = this.byLength.get(len)!.get(maskedId(a, len));
+      if (i) return { iface: i, len };
+    }
+    return undefined;
+  }
+}
+
+/** Route lookups a node keeps, at most this many (then it starts over). */
+const ROUTE_CACHE_LIMIT = 1 << 16;
+
+interface RouteResult {
+  readonly iface: Iface;
+  readonly nextHop: IpAddress;
+}
 
 function defaultPrefixes(to: string | Prefix): Prefix[] {
   if (typeof to !== 'string') return [to];
@@ -397,6 +488,9 @@ export abstract class Node {
   readonly icmpErrors: boolean;
   firewall: { readonly fw: Firewall; readonly inside: ReadonlySet<string> } | undefined;
   private readonly routes: Route[] = [];
+  private addressSet: Set<number | string> | undefined;
+  private connected: ConnectedTable | undefined;
+  private readonly routeCache = new Map<number | string, RouteResult | null>();
   protected readonly v4 = new Ipv4Reassembler();
   protected readonly v6 = new Ipv6Reassembler();
   private ipv4Id = 0;
@@ -420,6 +514,7 @@ export abstract class Node {
     if (this.interfaces.has(spec.name)) throw new RangeError(`${this.name}: interface ${spec.name} exists`);
     const i = new Iface(this, spec.name, (spec.addresses ?? []).map(asPrefix));
     this.interfaces.set(spec.name, i);
+    this.forgetRoutes();
     return i;
   }
 
@@ -435,12 +530,12 @@ export abstract class Node {
       if (via && via.family !== prefix.addr.family) continue;
       this.routes.push({ prefix, ...(via ? { via } : {}), ...(r.iface ? { iface: r.iface } : {}) });
     }
+    this.forgetRoutes();
   }
 
   /** True for one of this node's interface addresses. */
   hasAddress(a: IpAddress): boolean {
-    for (const i of this.interfaces.values()) for (const p of i.addresses) if (ipEquals(p.addr, a)) return true;
-    return false;
+    return this.ownAddresses().has(addressId(a));
   }
 
   /** Addresses this node answers for on a link (its own, plus a NAT's external ones). */
@@ -448,39 +543,64 @@ export abstract class Node {
     return this.hasAddress(a);
   }
 
-  /** Egress interface and next-hop address for a destination. */
+  /**
+   * Egress interface and next-hop address for a destination: the longest prefix among
+   * the connected prefixes and the static routes, a connected route winning a tie and
+   * the first of equal routes winning (answers are kept per destination).
+   */
   lookupRoute(dst: IpAddress): { iface: Iface; nextHop: IpAddress } | undefined {
-    let best: { iface: Iface; nextHop: IpAddress; len: number; connected: boolean } | undefined;
-    for (const i of this.interfaces.values()) {
-      for (const p of i.addresses) {
-        if (prefixContains(p, dst) && (!best || p.length > best.len || (p.length === best.len && !best.connected))) {
-          best = { iface: i, nextHop: dst, len: p.length, connected: true };
-        }
-      }
-    }
+    const k = addressId(dst);
+    const hit = this.routeCache.get(k);
+    if (hit !== undefined) return hit ?? undefined;
+    const r = this.computeRoute(dst);
+    if (this.routeCache.size >= ROUTE_CACHE_LIMIT) this.routeCache.clear();
+    this.routeCache.set(k, r ?? null);
+    return r;
+  }
+
+  private computeRoute(dst: IpAddress): RouteResult | undefined {
+    const c = this.connectedTable().match(dst);
+    let best: { iface: Iface; nextHop: IpAddress; len: number } | undefined = c && { iface: c.iface, nextHop: dst, len: c.len };
     for (const r of this.routes) {
       if (!prefixContains(r.prefix, dst) || (best && r.prefix.length <= best.len)) continue;
       let iface: Iface | undefined;
       if (r.iface) iface = this.interfaces.get(r.iface);
       else if (r.via) iface = this.connectedIface(r.via);
       if (!iface) continue;
-      best = { iface, nextHop: r.via ?? dst, len: r.prefix.length, connected: false };
+      best = { iface, nextHop: r.via ?? dst, len: r.prefix.length };
     }
     return best && { iface: best.iface, nextHop: best.nextHop };
   }
 
   private connectedIface(a: IpAddress): Iface | undefined {
-    let best: Iface | undefined;
-    let len = -1;
-    for (const i of this.interfaces.values()) {
-      for (const p of i.addresses) {
-        if (prefixContains(p, a) && p.length > len) {
-          best = i;
-          len = p.length;
-        }
-      }
+    return this.connectedTable().match(a)?.iface;
+  }
+
+  private ownAddresses(): Set<number | string> {
+    let s = this.addressSet;
+    if (!s) {
+      s = new Set();
+      for (const i of this.interfaces.values()) for (const p of i.addresses) s.add(addressId(p.addr));
+      this.addressSet = s;
     }
-    return best;
+    return s;
+  }
+
+  private connectedTable(): ConnectedTable {
+    let t = this.connected;
+    if (!t) {
+      t = new ConnectedTable();
+      for (const i of this.interfaces.values()) for (const p of i.addresses) t.add(p, i);
+      this.connected = t;
+    }
+    return t;
+  }
+
+  /** Interfaces or routes changed: the address set, prefix table and route answers are rebuilt on next use. */
+  private forgetRoutes(): void {
+    this.addressSet = undefined;
+    this.connected = undefined;
+    this.routeCache.clear();
   }
 
   /** A packet arrived on `iface`. */
@@ -633,21 +753,23 @@ export abstract class Node {
   }
 
   /** Forwards a transit packet: TTL, then routing. */
-  protected forward(ingress: Iface, bytes: Uint8Array, info: PacketInfo, now: Micros, note: string | undefined): void {
+  protected forward(ingress: Iface, bytes: Uint8Array, info: PacketInfo, now: Micros, note: string | undefined, owned = false): void {
     if (info.ttl <= 1) {
       this.drop('ttl-exceeded', `TTL expired at ${this.name}`, bytes, now);
       if (this.icmpErrors) this.sendIcmpError(bytes, info, ingress, info.family === 4 ? ICMP_TYPE.TIME_EXCEEDED : ICMPV6_TYPE.TIME_EXCEEDED, 0, 0, now);
       return;
     }
-    const out = bytes.slice();
+    // `owned`: the caller made `bytes` and nobody else holds them, so no copy is needed.
+    const out = owned ? bytes : copyPacketBytes(bytes);
     if (info.family === 4) {
       out[8] = info.ttl - 1;
       writeU16(out, 10, 0);
-      writeU16(out, 10, ipv4HeaderChecksum(out.subarray(0, (out[0]! & 0x0f) * 4)));
+      writeU16(out, 10, ipv4HeaderChecksumAt(out, (out[0]! & 0x0f) * 4));
     } else {
       out[7] = info.ttl - 1;
     }
-    this.output(out, { ...info, ttl: info.ttl - 1 }, now, note, false, ingress);
+    // `output` reads the addresses, DF and fragment fields of `info`, never its TTL: no copy.
+    this.output(out, info, now, note, false, ingress);
   }
 }
 
@@ -700,12 +822,14 @@ export class Host extends Node {
       const src = tx.kind === 'udp' ? tx.src.addr : tx.src;
       const dst = tx.kind === 'udp' ? tx.dst.addr : tx.dst;
       if (!this.hasAddress(src)) throw new RangeError(`${formatIp(src)} is not an address of ${this.name}`);
-      const common = { src, dst, identification: this.nextIpv4Id(), dontFragment: tx.dontFragment ?? this.dontFragment };
+      // Object literals, not spreads: a spread with more properties is slow in V8.
+      const identification = this.nextIpv4Id();
+      const dontFragment = tx.dontFragment ?? this.dontFragment;
       if (tx.kind === 'udp') {
-        return buildUdpPacket({ ...common, srcPort: tx.src.port, dstPort: tx.dst.port, payload: tx.payload, zeroChecksum: tx.zeroChecksum ?? false });
+        return buildUdpPacket({ src, dst, identification, dontFragment, srcPort: tx.src.port, dstPort: tx.dst.port, payload: tx.payload, zeroChecksum: tx.zeroChecksum ?? false });
       }
-      if (tx.kind === 'esp') return buildIpPacket({ ...common, protocol: IP_PROTOCOL.ESP, payload: tx.payload });
-      return buildIpPacket({ ...common, protocol: src.family === 4 ? IP_PROTOCOL.ICMP : IP_PROTOCOL.ICMPV6, payload: tx.message });
+      if (tx.kind === 'esp') return buildIpPacket({ src, dst, identification, dontFragment, protocol: IP_PROTOCOL.ESP, payload: tx.payload });
+      return buildIpPacket({ src, dst, identification, dontFragment, protocol: src.family === 4 ? IP_PROTOCOL.ICMP : IP_PROTOCOL.ICMPV6, payload: tx.message });
     } catch (e) {
       this.drop('not-own-source', e instanceof Error ? e.message : String(e), new Uint8Array(0), now);
       return undefined;
@@ -721,7 +845,7 @@ export class Host extends Node {
   /** Sends an IP packet built by `buildPacket` (or otherwise from one of this host's addresses). */
   sendPacket(bytes: Uint8Array, now: Micros, comment: string | undefined): void {
     const info = parsePacket(bytes);
-    this.net.emit({ type: 'send', at: now, host: this.name, bytes, ...(comment ? { comment } : {}) });
+    if (this.net.wants('send')) this.net.emit(comment ? { type: 'send', at: now, host: this.name, bytes, comment } : { type: 'send', at: now, host: this.name, bytes });
     if (this.hasAddress(info.dst)) {
       // Loopback: delivered as a separate event, never re-entrantly.
       this.counters.sent++;
@@ -752,31 +876,51 @@ export class Host extends Node {
 
   private deliverLocal(iface: Iface, bytes: Uint8Array, info: PacketInfo, now: Micros, note: string | undefined): void {
     let packet: HostReceived;
-    const common = { iface: iface.name, ip: bytes, ...(note ? { comment: note } : {}) };
     if (info.protocol === IP_PROTOCOL.UDP) {
-      let d;
-      try {
-        d = UdpCodec.decode(info.l4);
-      } catch (e) {
-        this.drop('malformed', e instanceof Error ? e.message : String(e), bytes, now);
-        return;
+      const l4 = info.l4;
+      const len = l4.length >= 8 ? (l4[4]! << 8) | l4[5]! : 0;
+      let srcPort: number;
+      let dstPort: number;
+      let payload: Uint8Array;
+      if (len >= 8 && len <= l4.length) {
+        srcPort = (l4[0]! << 8) | l4[1]!;
+        dstPort = (l4[2]! << 8) | l4[3]!;
+        payload = l4.subarray(8, len);
+      } else {
+        // Not a whole datagram: the codec says what is wrong.
+        let d;
+        try {
+          d = UdpCodec.decode(l4);
+        } catch (e) {
+          this.drop('malformed', e instanceof Error ? e.message : String(e), bytes, now);
+          return;
+        }
+        srcPort = d.srcPort;
+        dstPort = d.dstPort;
+        payload = d.payload;
       }
-      const status = verifyUdpChecksum(info.src, info.dst, info.l4);
+      const status = udpChecksumStatus(info.src, info.dst, l4);
       if (status === 'invalid' || (status === 'zero' && info.family === 6)) {
-        this.drop('bad-checksum', `UDP checksum ${status} from ${formatEndpoint({ addr: info.src, port: d.srcPort })}`, bytes, now);
+        this.drop('bad-checksum', `UDP checksum ${status} from ${formatEndpoint({ addr: info.src, port: srcPort })}`, bytes, now);
         return;
       }
-      packet = { ...common, kind: 'udp', src: { addr: info.src, port: d.srcPort }, dst: { addr: info.dst, port: d.dstPort }, payload: d.payload, checksum: status };
+      packet = note
+        ? { iface: iface.name, ip: bytes, comment: note, kind: 'udp', src: { addr: info.src, port: srcPort }, dst: { addr: info.dst, port: dstPort }, payload, checksum: status }
+        : { iface: iface.name, ip: bytes, kind: 'udp', src: { addr: info.src, port: srcPort }, dst: { addr: info.dst, port: dstPort }, payload, checksum: status };
     } else if (info.protocol === IP_PROTOCOL.ESP) {
-      packet = { ...common, kind: 'esp', src: info.src, dst: info.dst, payload: info.l4 };
+      packet = note
+        ? { iface: iface.name, ip: bytes, comment: note, kind: 'esp', src: info.src, dst: info.dst, payload: info.l4 }
+        : { iface: iface.name, ip: bytes, kind: 'esp', src: info.src, dst: info.dst, payload: info.l4 };
     } else if (info.protocol === IP_PROTOCOL.ICMP || info.protocol === IP_PROTOCOL.ICMPV6) {
       if (this.answerPings && this.answerEcho(info, now)) this.counters.delivered++;
-      packet = { ...common, kind: 'icmp', src: info.src, dst: info.dst, message: info.l4 };
+      packet = note
+        ? { iface: iface.name, ip: bytes, comment: note, kind: 'icmp', src: info.src, dst: info.dst, message: info.l4 }
+        : { iface: iface.name, ip: bytes, kind: 'icmp', src: info.src, dst: info.dst, message: info.l4 };
     } else {
       this.drop('no-app', `nothing handles protocol ${info.protocol} on ${this.name}`, bytes, now);
       return;
     }
-    this.net.emit({ type: 'deliver', at: now, host: this.name, packet });
+    if (this.net.wants('deliver')) this.net.emit({ type: 'deliver', at: now, host: this.name, packet });
     const app = this.appValue;
     if (!app) {
       if (packet.kind !== 'icmp') this.drop('no-app', `no application on host ${this.name}`, bytes, now);
@@ -919,11 +1063,14 @@ export class NatRouter extends Router {
       bytes = whole.bytes;
       info = whole.info;
     }
-    const text = (b: Uint8Array): string => `${describePacket(b)}${note ? ` — ${note}` : ''}`;
+    const tapsIn = this.insideTaps.length > 0;
+    const tapsOut = this.outsideTaps.length > 0;
+    // Comments and records of routine translations only when someone can see them.
+    const describe = tapsIn || tapsOut || this.net.wantsEveryNatTranslation;
     if (this.inside.has(iface.name)) {
-      const res = this.nat.outbound(bytes, now);
+      const res = this.nat.outbound(bytes, now, { info, describe });
       this.emitRecords(res.records);
-      this.recordTaps(this.insideTaps, now, bytes, res.verdict === 'drop' ? res.comment : text(bytes));
+      if (tapsIn) this.recordTaps(this.insideTaps, now, bytes, res.verdict === 'drop' ? res.comment : this.tapText(bytes, note));
       if (res.verdict === 'drop') {
         this.drop('nat', res.comment, bytes, now);
         return;
@@ -931,12 +1078,13 @@ export class NatRouter extends Router {
       const out = res.verdict === 'forward' ? res.packet : bytes;
       const outInfo = res.verdict === 'forward' ? parsePacket(out) : info;
       if (res.verdict === 'forward' && res.hairpin) {
-        this.recordTaps(this.insideTaps, now, out, res.comment);
+        if (tapsIn) this.recordTaps(this.insideTaps, now, out, res.comment);
       } else {
         if (!this.firewallPermits(iface, outInfo, out, now)) return;
-        this.recordTaps(this.outsideTaps, now, out, res.verdict === 'forward' ? res.comment : `${res.comment}: ${text(out)}`);
+        if (tapsOut) this.recordTaps(this.outsideTaps, now, out, res.verdict === 'forward' ? res.comment : `${res.comment}: ${this.tapText(out, note)}`);
       }
-      this.forward(iface, out, outInfo, now, note);
+      // A translated packet is a fresh copy nobody else holds: forwarded in place.
+      this.forward(iface, out, outInfo, now, note, res.verdict === 'forward');
       return;
     }
     // From outside (or any non-inside interface).
@@ -945,9 +1093,9 @@ export class NatRouter extends Router {
       return;
     }
     if (!this.firewallPermits(iface, info, bytes, now)) return;
-    const res = this.nat.inbound(bytes, now);
+    const res = this.nat.inbound(bytes, now, false, { info, describe });
     this.emitRecords(res.records);
-    this.recordTaps(this.outsideTaps, now, bytes, res.verdict === 'drop' ? res.comment : text(bytes));
+    if (tapsOut) this.recordTaps(this.outsideTaps, now, bytes, res.verdict === 'drop' ? res.comment : this.tapText(bytes, note));
     if (res.verdict === 'drop') {
       this.drop('nat', res.comment, bytes, now);
       return;
@@ -956,8 +1104,8 @@ export class NatRouter extends Router {
       this.forward(iface, bytes, info, now, note);
       return;
     }
-    this.recordTaps(this.insideTaps, now, res.packet, res.comment);
-    this.forward(iface, res.packet, parsePacket(res.packet), now, note);
+    if (tapsIn) this.recordTaps(this.insideTaps, now, res.packet, res.comment);
+    this.forward(iface, res.packet, parsePacket(res.packet), now, note, true);
   }
 
   /** Reboot: every dynamic mapping lost, port choices restart; packets are dropped for `downFor`. */
@@ -975,6 +1123,10 @@ export class NatRouter extends Router {
   setMappingTimeout(protocol: keyof NatTimeouts, us: Micros, now: Micros): void {
     this.nat.setMappingTimeout(protocol, us);
     this.rescheduleSweep(now);
+  }
+
+  private tapText(b: Uint8Array, note: string | undefined): string {
+    return `${describePacket(b)}${note ? ` — ${note}` : ''}`;
   }
 
   private recordTaps(taps: Tap[], now: Micros, bytes: Uint8Array, comment: string): void {
@@ -1072,7 +1224,9 @@ export class Network {
   readonly nodes = new Map<string, Node>();
   readonly links = new Map<string, Link>();
   readonly taps = new Map<string, Tap>();
-  private readonly listeners: NetworkListener[] = [];
+  private readonly subscriptions: Subscription[] = [];
+  private readonly wanted = new Set<NetworkEvent['type']>();
+  private everyNat = false;
   private readonly tapSequence = new TapSequence();
 
   constructor(opts: NetworkOptions = {}) {
@@ -1178,12 +1332,58 @@ export class Network {
     this.link(link).setUp(up, this.now);
   }
 
-  observe(listener: NetworkListener): () => void {
-    this.listeners.push(listener);
-    return () => {
-      const i = this.listeners.indexOf(listener);
-      if (i >= 0) this.listeners.splice(i, 1);
+  /**
+   * Calls `listener` with every event from now on, or only those `opts` asks for. What
+   * nobody listens to is not built: a packet's 'send' and 'deliver' events, and the NAT
+   * records of routine translations, cost nothing in a large run whose listeners do not
+   * want them.
+   */
+  observe(listener: NetworkListener, opts: ObserveOptions = {}): () => void {
+    const sub: Subscription = {
+      listener,
+      types: opts.types === undefined ? undefined : new Set(opts.types),
+      everyNatTranslation: opts.everyNatTranslation ?? true,
     };
+    this.subscriptions.push(sub);
+    this.updateWants();
+    return () => {
+      const i = this.subscriptions.indexOf(sub);
+      if (i >= 0) {
+        this.subscriptions.splice(i, 1);
+        this.updateWants();
+      }
+    };
+  }
+
+  /** True when some listener takes events of this type. */
+  wants(type: NetworkEvent['type']): boolean {
+    return this.wanted.has(type);
+  }
+
+  /**
+   * True when a listener takes every NAT record, including translations through an
+   * existing mapping (not only mappings created or lost, drops, flushes and reboots).
+   */
+  get wantsEveryNatTranslation(): boolean {
+    return this.everyNat;
+  }
+
+  /**
+   * True when the plain-words notes that travel with packets (capture comments) can be
+   * seen by anyone: a tap exists, or a listener takes 'send' or 'deliver' events.
+   * Applications may skip building them otherwise.
+   */
+  get wantsNotes(): boolean {
+    return this.taps.size > 0 || this.wanted.has('send') || this.wanted.has('deliver');
+  }
+
+  private updateWants(): void {
+    this.wanted.clear();
+    this.everyNat = false;
+    for (const s of this.subscriptions) {
+      for (const t of s.types ?? ALL_EVENT_TYPES) this.wanted.add(t);
+      if (s.everyNatTranslation && (s.types === undefined || s.types.has('nat'))) this.everyNat = true;
+    }
   }
 
   /** Runs the scheduler (see Scheduler.run). */
@@ -1193,7 +1393,13 @@ export class Network {
 
   /** @internal */
   emit(e: NetworkEvent): void {
-    for (const l of this.listeners) l(e);
+    if (!this.wanted.has(e.type)) return;
+    const routine = e.type === 'nat' && isRoutineTranslation(e.record);
+    for (const s of this.subscriptions) {
+      if (s.types !== undefined && !s.types.has(e.type)) continue;
+      if (routine && !s.everyNatTranslation) continue;
+      s.listener(e);
+    }
   }
 
   /** @internal a drop on a link. */

@@ -4,6 +4,7 @@
  */
 import { formatEndpoint } from '../core/addr.ts';
 import type { Micros } from '../core/time.ts';
+import type { AdmissionStats } from '../ikev2/admission.ts';
 import type { SaCounters } from '../ipsec/counters.ts';
 import type { ExpectationResult } from './expectations.ts';
 import type { IpsecPeer } from './ipsec-peer.ts';
@@ -69,6 +70,8 @@ export interface PeerReport {
   readonly counters: SaCounters;
   readonly ikeDrops: Readonly<Record<string, number>>;
   readonly espDrops: Readonly<Record<string, number>>;
+  /** Responders: admission of IKE_SA_INIT (IkeEndpoint.admissionStats) and COOKIE mode changes; null for initiators. */
+  readonly admission: (AdmissionStats & { readonly cookieModeChanges: readonly { readonly at: Micros; readonly on: boolean; readonly halfOpen: number }[] }) | null;
   readonly log: readonly { readonly at: Micros; readonly kind: string; readonly text: string }[];
 }
 
@@ -92,6 +95,17 @@ export interface SimulationReport {
     readonly drops: readonly { readonly reason: string; readonly count: number; readonly example: string }[];
     readonly mappings: readonly MappingView[];
     readonly events: readonly NatEventRecord[];
+  }[];
+  /** The scenario's hostile hosts (`attackers:`), in scenario order. */
+  readonly attackers: readonly {
+    readonly name: string;
+    readonly host: string;
+    readonly kind: string;
+    readonly target: string;
+    readonly sent: number;
+    readonly missed: number;
+    readonly firstAt: Micros | null;
+    readonly lastAt: Micros | null;
   }[];
   readonly expectations: readonly ExpectationResult[];
 }
@@ -154,6 +168,7 @@ function peerReport(p: IpsecPeer): PeerReport {
     counters: p.totalCounters(),
     ikeDrops: p.stats.ikeDrops,
     espDrops: p.stats.espDrops,
+    admission: p.role === 'responder' ? { ...p.engine.admissionStats, cookieModeChanges: p.cookieModes } : null,
     log: p.log,
   };
 }
@@ -195,6 +210,16 @@ export function buildReport(sim: Simulation): SimulationReport {
         events: sim.natEvents.filter((e) => e.nat === n.name),
       };
     }),
+    attackers: sim.attackers.map((a) => ({
+      name: a.attacker.name,
+      host: a.attacker.host,
+      kind: a.attacker.kind,
+      target: a.target,
+      sent: a.progress.sent,
+      missed: a.progress.missed,
+      firstAt: a.progress.firstAt ?? null,
+      lastAt: a.progress.lastAt ?? null,
+    })),
     expectations: results,
   };
 }

@@ -10,11 +10,16 @@
  * `$defs` entry per table with exactly these properties (a test compares them).
  */
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode, type Scalar, type YAMLMap } from 'yaml';
-import { formatIp, parseEndpoint, parsePrefix, prefixContains, tryParseIp, ipEquals, type IpAddress, type Prefix } from '../core/addr.ts';
+import { formatIp, parseEndpoint, parsePrefix, prefixContains, tryParseIp, ipEquals, type Endpoint, type IpAddress, type Prefix } from '../core/addr.ts';
 import { parseDuration, type Micros } from '../core/time.ts';
 import type { FirewallRule, PortRange } from './firewall.ts';
 import { DEFAULT_ESP_TIMEOUT, DEFAULT_ICMP_TIMEOUT, DEFAULT_PORT_RANGE, DEFAULT_UDP_TIMEOUT, SHARED_ADDRESS_SPACE, type NatKind } from './nat.ts';
+import type { DropReason } from '../ikev2/events.ts';
+import { ESP_DROP, type EspDropReason } from '../ipsec/esp-processor.ts';
 import type {
+  AdmissionCounter,
+  AttackExchange,
+  AttackKind,
   CountBounds,
   DurationBounds,
   Expectation,
@@ -26,6 +31,8 @@ import type {
   ScenarioIssue,
   ScenarioLink,
   ScenarioNat,
+  ScenarioAdmission,
+  ScenarioAttacker,
   ScenarioParse,
   ScenarioPeer,
   ScenarioRoute,
@@ -36,7 +43,7 @@ import type {
 
 /** The keys of every object in a scenario file (docs/scenario.schema.json `$defs` mirror these). */
 export const SCENARIO_KEYS = {
-  scenario: ['name', 'description', 'seed', 'duration', 'topology', 'peers', 'traffic', 'events', 'taps', 'expectations'],
+  scenario: ['name', 'description', 'seed', 'duration', 'topology', 'peers', 'traffic', 'events', 'taps', 'attackers', 'expectations'],
   topology: ['hosts', 'routers', 'nats', 'links', 'firewalls'],
   host: ['name', 'interfaces', 'routes', 'dontFragment', 'icmpErrors'],
   router: ['name', 'interfaces', 'routes', 'icmpErrors'],
@@ -74,17 +81,19 @@ export const SCENARIO_KEYS = {
   linkFaults: ['jitter', 'loss', 'duplicate', 'reorder', 'reorderDelay'],
   firewall: ['name', 'on', 'inside', 'default', 'rules'],
   firewallRule: ['action', 'direction', 'protocol', 'port', 'srcPort', 'dstPort', 'src', 'dst', 'name'],
-  peer: ['name', 'host', 'role', 'address', 'remote', 'remoteAddress', 'psk', 'ids', 'proposals', 'encap', 'keepalive', 'dpd', 'rekey', 'retransmit', 'ts', 'start'],
+  peer: ['name', 'host', 'role', 'address', 'remote', 'remoteAddress', 'psk', 'ids', 'proposals', 'encap', 'keepalive', 'dpd', 'rekey', 'retransmit', 'ts', 'start', 'admission'],
   peerIds: ['local', 'remote'],
   peerProposals: ['ike', 'esp'],
   peerDpd: ['delay', 'timeout', 'action'],
   peerRekey: ['ike', 'child'],
   peerRetransmit: ['timeout', 'tries', 'base'],
   peerTs: ['local', 'remote'],
+  peerAdmission: ['cookieThreshold', 'cookieCalmdown', 'blockThreshold', 'halfOpenLimit', 'halfOpenTimeout', 'cookieSecretUses', 'cookieSecretLifetime'],
   traffic: ['name', 'kind', 'from', 'to', 'port', 'srcPort', 'at', 'count', 'interval', 'size'],
   event: ['at', 'action', 'nat', 'link', 'downFor', 'protocol', 'timeout'],
   tap: ['name', 'link', 'nat', 'side'],
-  expectation: ['expect', 'peer', 'nat', 'traffic', 'by', 'value', 'count', 'interval', 'reason', 'port'],
+  attacker: ['name', 'host', 'kind', 'target', 'count', 'rate', 'spoof', 'start', 'proposals', 'at', 'interval', 'exchange', 'message', 'corrupt'],
+  expectation: ['expect', 'peer', 'nat', 'traffic', 'by', 'value', 'count', 'interval', 'reason', 'port', 'counter'],
   bounds: ['min', 'max'],
 } as const satisfies Record<string, readonly string[]>;
 
@@ -106,6 +115,10 @@ export const EXPECTATIONS = [
   'reestablished',
   'peer-address-updated',
   'retransmits',
+  'cookie-mode',
+  'admission',
+  'ike-dropped',
+  'esp-dropped',
 ] as const;
 
 /** Why an IKE SA went away (the engine's sa-deleted reasons). */
@@ -175,6 +188,55 @@ export const EXPECTATION_KEYS: Record<(typeof EXPECTATIONS)[number], { readonly 
   reestablished: { keys: ['peer', 'by', 'value'], required: ['peer'] },
   'peer-address-updated': { keys: ['peer', 'value'], required: ['peer'] },
   retransmits: { keys: ['peer', 'count'], required: ['peer'] },
+  'cookie-mode': { keys: ['peer', 'by', 'value'], required: ['peer'] },
+  admission: { keys: ['peer', 'counter', 'count'], required: ['peer', 'counter', 'count'] },
+  'ike-dropped': { keys: ['peer', 'reason', 'count'], required: ['peer'] },
+  'esp-dropped': { keys: ['peer', 'reason', 'count'], required: ['peer'] },
+};
+
+/** Counters of a responder's admission control an `admission` expectation may bound (IkeEndpoint.admissionStats). */
+export const ADMISSION_COUNTERS = [
+  'halfOpen',
+  'halfOpenPeak',
+  'dhComputations',
+  'cookiesSent',
+  'cookiesAccepted',
+  'cookiesInvalid',
+  'blockedPerPeer',
+  'overLimit',
+  'cookieSecretRotations',
+] as const satisfies readonly AdmissionCounter[];
+
+/** Why the IKE engine dropped a datagram (its datagram-dropped reasons; `ike-dropped` expectations). */
+export const IKE_DROP_REASONS = [
+  'malformed',
+  'decode-error',
+  'unsupported-version',
+  'unknown-sa',
+  'integrity',
+  'unexpected-message-id',
+  'invalid-message-id',
+  'unexpected-message',
+  'protocol-error',
+  'fragment',
+  'peer-half-open-limit',
+  'half-open-limit',
+  'internal-error',
+] as const satisfies readonly DropReason[];
+
+/** Why an ESP receiver dropped a packet (`esp-dropped` expectations). */
+export const ESP_DROP_REASONS = Object.values(ESP_DROP) as readonly EspDropReason[];
+
+export const ATTACK_KINDS = ['ike-init-flood', 'ike-replay', 'ike-forge', 'esp-replay', 'esp-forge'] as const satisfies readonly AttackKind[];
+export const ATTACK_EXCHANGES = ['ike-sa-init', 'ike-auth', 'create-child-sa', 'informational'] as const satisfies readonly AttackExchange[];
+
+/** Keys (besides `name`, `host` and `kind`) each attack kind takes, and which are required. */
+export const ATTACKER_KEYS: Record<AttackKind, { readonly keys: readonly string[]; readonly required: readonly string[] }> = {
+  'ike-init-flood': { keys: ['target', 'count', 'rate', 'spoof', 'start', 'proposals'], required: ['target', 'count', 'rate'] },
+  'ike-replay': { keys: ['target', 'at', 'count', 'interval', 'exchange', 'message'], required: ['target', 'at'] },
+  'ike-forge': { keys: ['target', 'at', 'count', 'interval', 'exchange', 'message', 'corrupt'], required: ['target', 'at'] },
+  'esp-replay': { keys: ['target', 'at', 'count', 'interval'], required: ['target', 'at'] },
+  'esp-forge': { keys: ['target', 'at', 'count', 'interval'], required: ['target', 'at'] },
 };
 
 const DURATION_HINT = 'expected a number of seconds or a number with a unit: 250ms, 20s, 5m, 2h';
@@ -191,7 +253,8 @@ function describeNode(n: Value): string {
   if (n === null || (isScalar(n) && n.value === null)) return 'nothing';
   if (isMap(n)) return 'a map';
   if (isSeq(n)) return 'a list';
-  if (isScalar(n)) return typeof n.value === 'string' ? `the string ${show(n.value)}` : `${typeof n.value} ${String(n.value)}`;
+  // A long string (a file that is not YAML at all) is cut so the message stays one short line.
+  if (isScalar(n)) return typeof n.value === 'string' ? `the string ${show(n.value.length > 40 ? `${n.value.slice(0, 40)}…` : n.value)}` : `${typeof n.value} ${String(n.value)}`;
   return 'something else';
 }
 
@@ -541,6 +604,7 @@ function readScenario(r: Reader, root: Value): Scenario | undefined {
   const traffic = o.get('traffic', (n, p) => r.list(n, p, (it, ip, i) => readTraffic(r, it, ip, i, origins))) ?? [];
   const events = o.get('events', (n, p) => r.list(n, p, (it, ip) => readEvent(r, it, ip, origins))) ?? [];
   const taps = (o.get('taps', (n, p) => r.list(n, p, (it, ip) => readTap(r, it, ip, origins))) ?? []).flat();
+  const attackers = o.get('attackers', (n, p) => r.list(n, p, (it, ip, i) => readAttacker(r, it, ip, i, origins))) ?? [];
   const expectations = o.get('expectations', (n, p) => r.list(n, p, (it, ip) => readExpectation(r, it, ip, origins))) ?? [];
   const s: Scenario = {
     file: r.file,
@@ -553,6 +617,7 @@ function readScenario(r: Reader, root: Value): Scenario | undefined {
     traffic,
     events,
     taps,
+    attackers,
     expectations,
   };
   crossCheck(r, s, origins);
@@ -928,6 +993,8 @@ function readPeer(r: Reader, n: Value, path: string, origins: WeakMap<object, Or
     };
   });
   const start = o.get('start', (v, p) => r.duration(v, p)) ?? 0;
+  const admission = o.get('admission', (v, p) => readAdmission(r, v, p));
+  if (admission && role === 'initiator') r.error(o.keyNode('admission'), o.p('admission'), 'applies to responders only (the engine admits IKE_SA_INIT requests it answers)');
   if (name === undefined) return undefined;
   const peer: ScenarioPeer = {
     name,
@@ -946,9 +1013,27 @@ function readPeer(r: Reader, n: Value, path: string, origins: WeakMap<object, Or
     ...(retransmit ? { retransmit } : {}),
     ...(ts ? { ts } : {}),
     start,
+    ...(admission ? { admission } : {}),
   };
   origins.set(peer, { obj: o });
   return peer;
+}
+
+function readAdmission(r: Reader, n: Value, path: string): ScenarioAdmission | undefined {
+  const k = r.obj(n, path, SCENARIO_KEYS.peerAdmission);
+  if (!k) return undefined;
+  const count = (key: string, min: number, max: number): number | undefined => k.get(key, (x, xp) => r.int(x, xp, min, max));
+  const dur = (key: string): number | undefined => k.get(key, (x, xp) => r.duration(x, xp));
+  const a: Record<string, number | undefined> = {
+    cookieThreshold: count('cookieThreshold', 0, 10_000_000),
+    cookieCalmdown: dur('cookieCalmdown'),
+    blockThreshold: count('blockThreshold', 0, 10_000_000),
+    halfOpenLimit: count('halfOpenLimit', 0, 10_000_000),
+    halfOpenTimeout: dur('halfOpenTimeout'),
+    cookieSecretUses: count('cookieSecretUses', 1, 1_000_000_000),
+    cookieSecretLifetime: dur('cookieSecretLifetime'),
+  };
+  return Object.fromEntries(Object.entries(a).filter(([, v]) => v !== undefined)) as ScenarioAdmission;
 }
 
 function readTraffic(r: Reader, n: Value, path: string, index: number, origins: WeakMap<object, Origin>): ScenarioTraffic | undefined {
@@ -1046,6 +1131,74 @@ function readTap(r: Reader, n: Value, path: string, origins: WeakMap<object, Ori
   } else return undefined;
   for (const t of taps) origins.set(t, { obj: o });
   return taps;
+}
+
+function readAttacker(r: Reader, n: Value, path: string, index: number, origins: WeakMap<object, Origin>): ScenarioAttacker | undefined {
+  const o = r.obj(n, path, SCENARIO_KEYS.attacker, ['host', 'kind']);
+  if (!o) return undefined;
+  const host = o.get('host', (v, p) => r.name(v, p));
+  const kind = o.get('kind', (v, p) => r.oneOf(v, p, ATTACK_KINDS, 'attack kind'));
+  const name = o.get('name', (v, p) => r.name(v, p)) ?? `${host ?? 'attacker'}-${kind ?? 'attack'}-${index + 1}`;
+  if (!kind) return undefined;
+  const spec = ATTACKER_KEYS[kind];
+  o.only(['name', 'host', 'kind', ...spec.keys], (k) => `does not apply to kind ${kind} (it takes ${spec.keys.join(', ')})`);
+  for (const k of spec.required) if (!o.has(k)) r.error(o.node, path, `kind ${kind} needs "${k}"`);
+  const target = o.get('target', (v, p): { peer: string } | { endpoint: Endpoint } | undefined => {
+    const t = r.str(v, p, 'a peer name or an address:port');
+    if (t === undefined) return undefined;
+    if (NAME_RE.test(t)) return { peer: t };
+    if (kind !== 'ike-init-flood') {
+      r.error(v, p, `${kind} needs a peer as target (it replays what the attacker recorded next to that peer), not ${show(t)}`);
+      return undefined;
+    }
+    const ep = r.endpoint(v, p);
+    return ep && { endpoint: ep };
+  });
+  const flood = kind === 'ike-init-flood';
+  const count = o.get('count', (v, p) => r.int(v, p, 1, flood ? 10_000_000 : 100_000, 'a count'));
+  if (host === undefined || target === undefined) return undefined;
+  let a: ScenarioAttacker | undefined;
+  if (flood) {
+    const rate = o.get('rate', (v, p) => {
+      const x = r.num(v, p, 0, 10_000_000);
+      if (x === 0) r.error(v, p, 'the rate must be more than 0 requests per second');
+      return x === 0 ? undefined : x;
+    });
+    const spoof = o.get('spoof', (v, p) => {
+      const x = r.prefix(v, p, false);
+      if (x && x.addr.family !== 4) {
+        r.error(v, p, 'spoofed sources must be an IPv4 prefix');
+        return undefined;
+      }
+      return x;
+    });
+    const start = o.get('start', (v, p) => r.duration(v, p)) ?? 0;
+    const proposals = o.get('proposals', (v, p) => {
+      const x = r.str(v, p, 'a proposal');
+      if (x !== undefined && !PROPOSAL_RE.test(x)) {
+        r.error(v, p, `bad proposal ${show(x)} (strongSwan syntax: algorithms joined by "-", e.g. aes128gcm16-prfsha256-x25519)`);
+        return undefined;
+      }
+      return x;
+    });
+    if (count !== undefined && rate !== undefined) {
+      a = { name, host, kind, target, count, rate, start, ...(spoof ? { spoof } : {}), ...(proposals === undefined ? {} : { proposals }) };
+    }
+  } else if ('peer' in target) {
+    const peerTarget = { peer: target.peer };
+    const at = o.get('at', (v, p) => r.duration(v, p));
+    const interval = o.get('interval', (v, p) => r.duration(v, p)) ?? 10_000;
+    if (kind === 'ike-replay' || kind === 'ike-forge') {
+      const exchange = o.get('exchange', (v, p) => r.oneOf(v, p, ATTACK_EXCHANGES, 'exchange')) ?? 'ike-auth';
+      const message = o.get('message', (v, p) => r.oneOf(v, p, ['request', 'response'] as const, 'message')) ?? 'request';
+      const corrupt = o.get('corrupt', (v, p) => r.oneOf(v, p, ['icv', 'spi'] as const, 'corruption')) ?? 'icv';
+      if (at !== undefined) a = { name, host, kind, target: peerTarget, at, count: count ?? 1, interval, exchange, message, corrupt };
+    } else if (at !== undefined) {
+      a = { name, host, kind, target: peerTarget, at, count: count ?? 1, interval };
+    }
+  }
+  if (a) origins.set(a, { obj: o });
+  return a;
 }
 
 function readCount(r: Reader, n: Value, path: string): CountBounds | undefined {
@@ -1150,6 +1303,25 @@ function readExpectation(r: Reader, n: Value, path: string, origins: WeakMap<obj
     case 'retransmits': {
       const count = o.get('count', (v, p) => readCount(r, v, p)) ?? { min: 1 };
       if (peer !== undefined) e = { expect, peer, count };
+      break;
+    }
+    case 'cookie-mode': {
+      const value = o.get('value', (v, p) => r.bool(v, p)) ?? true;
+      if (peer !== undefined) e = { expect, peer, value, ...(by === undefined ? {} : { by }) };
+      break;
+    }
+    case 'admission': {
+      const counter = o.get('counter', (v, p) => r.oneOf(v, p, ADMISSION_COUNTERS, 'admission counter'));
+      const count = o.get('count', (v, p) => readCount(r, v, p));
+      if (peer !== undefined && counter !== undefined && count !== undefined) e = { expect, peer, counter, count };
+      break;
+    }
+    case 'ike-dropped':
+    case 'esp-dropped': {
+      const reasons: readonly string[] = expect === 'ike-dropped' ? IKE_DROP_REASONS : ESP_DROP_REASONS;
+      const reason = o.get('reason', (v, p) => r.oneOf(v, p, reasons, expect === 'ike-dropped' ? 'IKE drop reason' : 'ESP drop reason'));
+      const count = o.get('count', (v, p) => readCount(r, v, p)) ?? { min: 1 };
+      if (peer !== undefined) e = { expect, peer, count, ...(reason === undefined ? {} : { reason }) };
       break;
     }
   }
@@ -1282,8 +1454,17 @@ function crossCheck(r: Reader, s: Scenario, origins: WeakMap<object, Origin>): v
     if ('link' in tp && !linkNames.has(tp.link)) at(tp, 'link', `no link named "${tp.link}" (links: ${[...linkNames].join(', ') || 'none'})`);
     if ('nat' in tp) natCheck(tp, tp.nat);
   }
+  const peerHosts = new Map(s.peers.map((p) => [p.host, p.name]));
+  const attackerNames = new Set<string>();
+  for (const a of s.attackers) {
+    if (attackerNames.has(a.name)) at(a, 'name', `duplicate attacker name "${a.name}"`);
+    attackerNames.add(a.name);
+    if (hostCheck(a, 'host', a.host) && peerHosts.has(a.host)) at(a, 'host', `host ${a.host} runs peer ${peerHosts.get(a.host)}; an attacker needs a host of its own`);
+    if ('peer' in a.target && !peerNames.has(a.target.peer)) at(a, 'target', `no peer named "${a.target.peer}" (peers: ${[...peerNames.keys()].join(', ') || 'none'})`);
+  }
   for (const e of s.expectations) {
     if ('peer' in e && !peerNames.has(e.peer)) at(e, 'peer', `no peer named "${e.peer}" (peers: ${[...peerNames.keys()].join(', ') || 'none'})`);
+    else if ((e.expect === 'admission' || e.expect === 'cookie-mode') && peerNames.get(e.peer)?.role === 'initiator') at(e, 'peer', `${e.peer} is an initiator; expect: ${e.expect} applies to responders`);
     if ('nat' in e) natCheck(e, e.nat);
     if ('traffic' in e && !trafficNames.has(e.traffic)) at(e, 'traffic', `no traffic named "${e.traffic}" (traffic: ${[...trafficNames].join(', ') || 'none'})`);
   }

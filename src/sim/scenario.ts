@@ -143,6 +143,19 @@ export interface ScenarioPeer {
   readonly ts?: { readonly local: readonly Prefix[]; readonly remote: readonly Prefix[] };
   /** When an initiator starts (default 0). */
   readonly start: Micros;
+  /** Responders: the engine's admission of IKE_SA_INIT (COOKIE threshold, half-open limits); engine defaults otherwise. */
+  readonly admission?: ScenarioAdmission;
+}
+
+/** Endpoint-wide responder settings (the engine's IkeEndpointConfig names; durations in µs). */
+export interface ScenarioAdmission {
+  readonly cookieThreshold?: number;
+  readonly cookieCalmdown?: Micros;
+  readonly blockThreshold?: number;
+  readonly halfOpenLimit?: number;
+  readonly halfOpenTimeout?: Micros;
+  readonly cookieSecretUses?: number;
+  readonly cookieSecretLifetime?: Micros;
 }
 
 export const TRAFFIC_KIND = { PING: 'ping', UDP: 'udp' } as const;
@@ -180,6 +193,62 @@ export type ScenarioEvent =
   | { readonly at: Micros; readonly action: 'nat-timeout'; readonly nat: string; readonly protocol: 'udp' | 'icmp' | 'esp'; readonly timeout: Micros }
   | { readonly at: Micros; readonly action: 'link-down' | 'link-up'; readonly link: string };
 
+export const ATTACK_KIND = {
+  IKE_INIT_FLOOD: 'ike-init-flood',
+  IKE_REPLAY: 'ike-replay',
+  IKE_FORGE: 'ike-forge',
+  ESP_REPLAY: 'esp-replay',
+  ESP_FORGE: 'esp-forge',
+} as const;
+export type AttackKind = (typeof ATTACK_KIND)[keyof typeof ATTACK_KIND];
+
+/** IKE exchanges an attacker can pick from what it recorded. */
+export type AttackExchange = 'ike-sa-init' | 'ike-auth' | 'create-child-sa' | 'informational';
+
+interface AttackerBase {
+  readonly name: string;
+  /** The host it runs on (a host without a peer). */
+  readonly host: string;
+}
+
+/**
+ * A hostile host's campaign (sim/hostile.ts). Replays and forgeries take packets the
+ * attacker recorded next to the target peer: what the target received from its remote
+ * peer and what it sent to it.
+ */
+export type ScenarioAttacker =
+  | (AttackerBase & {
+      readonly kind: 'ike-init-flood';
+      /** A peer (its IKE port) or an address:port. */
+      readonly target: { readonly peer: string } | { readonly endpoint: { readonly addr: IpAddress; readonly port: number } };
+      readonly count: number;
+      /** Requests per second. */
+      readonly rate: number;
+      /** Spoofed sources are drawn from this IPv4 prefix; default the host's own address. */
+      readonly spoof?: Prefix;
+      readonly start: Micros;
+      /** strongSwan proposal of the requests; default the target peer's first IKE proposal. */
+      readonly proposals?: string;
+    })
+  | (AttackerBase & {
+      readonly kind: 'ike-replay' | 'ike-forge';
+      readonly target: { readonly peer: string };
+      readonly at: Micros;
+      readonly count: number;
+      readonly interval: Micros;
+      readonly exchange: AttackExchange;
+      readonly message: 'request' | 'response';
+      /** ike-forge: flip the last byte of the ICV, or replace the responder SPI. */
+      readonly corrupt: 'icv' | 'spi';
+    })
+  | (AttackerBase & {
+      readonly kind: 'esp-replay' | 'esp-forge';
+      readonly target: { readonly peer: string };
+      readonly at: Micros;
+      readonly count: number;
+      readonly interval: Micros;
+    });
+
 export type ScenarioTap =
   | { readonly name: string; readonly link: string }
   | { readonly name: string; readonly nat: string; readonly side: 'inside' | 'outside' };
@@ -208,6 +277,10 @@ export const EXPECTATION_KIND = {
   REESTABLISHED: 'reestablished',
   PEER_ADDRESS_UPDATED: 'peer-address-updated',
   RETRANSMITS: 'retransmits',
+  COOKIE_MODE: 'cookie-mode',
+  ADMISSION: 'admission',
+  IKE_DROPPED: 'ike-dropped',
+  ESP_DROPPED: 'esp-dropped',
 } as const;
 export type ExpectationKind = (typeof EXPECTATION_KIND)[keyof typeof EXPECTATION_KIND];
 
@@ -229,7 +302,25 @@ export type Expectation =
   /** The peer set up a fresh IKE SA (not a rekey) after losing one. */
   | { readonly expect: 'reestablished'; readonly peer: string; readonly by?: Micros; readonly value: boolean }
   | { readonly expect: 'peer-address-updated'; readonly peer: string; readonly value: boolean }
-  | { readonly expect: 'retransmits'; readonly peer: string; readonly count: CountBounds };
+  | { readonly expect: 'retransmits'; readonly peer: string; readonly count: CountBounds }
+  /** The responder demanded COOKIEs at some point (by a time). */
+  | { readonly expect: 'cookie-mode'; readonly peer: string; readonly by?: Micros; readonly value: boolean }
+  /** A responder's admission counter (IkeEndpoint.admissionStats) at the end. */
+  | { readonly expect: 'admission'; readonly peer: string; readonly counter: AdmissionCounter; readonly count: CountBounds }
+  /** IKE datagrams (or ESP packets) the peer dropped, of one reason or all. */
+  | { readonly expect: 'ike-dropped' | 'esp-dropped'; readonly peer: string; readonly reason?: string; readonly count: CountBounds };
+
+/** The admission counters an expectation can bound. */
+export type AdmissionCounter =
+  | 'halfOpen'
+  | 'halfOpenPeak'
+  | 'dhComputations'
+  | 'cookiesSent'
+  | 'cookiesAccepted'
+  | 'cookiesInvalid'
+  | 'blockedPerPeer'
+  | 'overLimit'
+  | 'cookieSecretRotations';
 
 export interface Scenario {
   /** The file name used in messages. */
@@ -244,6 +335,8 @@ export interface Scenario {
   readonly traffic: readonly ScenarioTraffic[];
   readonly events: readonly ScenarioEvent[];
   readonly taps: readonly ScenarioTap[];
+  /** Hostile hosts (sim/hostile.ts). */
+  readonly attackers: readonly ScenarioAttacker[];
   readonly expectations: readonly Expectation[];
 }
 

@@ -11,6 +11,7 @@ import { IP_PROTOCOL } from '../wire/ip-protocol.ts';
 import { classifyUdpPayload } from '../wire/udp-encap.ts';
 import { evaluateExpectations, snapshotPeer, type ExpectationResult, type PeerSnapshot } from './expectations.ts';
 import { IpsecPeer } from './ipsec-peer.ts';
+import { attachAttackers, type AttackerRun } from './hostile.ts';
 import { buildLab, type Lab } from './lab.ts';
 import { TunnelLedger } from './ledger.ts';
 import type { NatRecord } from './nat.ts';
@@ -55,6 +56,8 @@ export class Simulation {
   readonly natEvents: NatEventRecord[] = [];
   readonly natDrops = new Map<string, Map<string, { count: number; comment: string }>>();
   readonly expiries = new Map<string, NatRecord[]>();
+  /** The scenario's hostile hosts at work (`attackers:`). */
+  attackers: readonly AttackerRun[] = [];
   private readonly snapshots = new Map<Expectation, PeerSnapshot>();
   private resultsValue: ExpectationResult[] | undefined;
   private lastNatDrop: { nat: string; reason: string } | undefined;
@@ -84,7 +87,7 @@ export class Simulation {
         issues.push(r.issue);
         return;
       }
-      const peer = new IpsecPeer({ setup: r.setup, network: lab.network, rng: lab.network.rng.fork(`peer:${p.name}`), ledger: sim.ledger });
+      const peer = new IpsecPeer({ setup: r.setup, network: lab.network, rng: lab.network.rng.fork(`peer:${p.name}`), ledger: sim.ledger, ...(p.admission ? { engine: p.admission } : {}) });
       sim.peers.set(p.name, peer);
     });
     if (issues.length > 0) return { ok: false, issues };
@@ -98,7 +101,9 @@ export class Simulation {
       net.attach(p.hostName, p);
       this.lab.setTunnel(p.hostName, p);
     }
-    net.observe((e) => this.observe(e));
+    this.attackers = attachAttackers(this.scenario, net, this.peers);
+    // Mapping changes, NAT drops and packet drops: routine translations are not asked for.
+    net.observe((e) => this.observe(e), { types: ['nat', 'drop'], everyNatTranslation: false });
     for (const e of this.scenario.expectations) {
       if (e.expect !== 'established') continue;
       const peer = this.peers.get(e.peer);

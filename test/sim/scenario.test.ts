@@ -11,6 +11,8 @@ const ROOT = resolve(import.meta.dirname, '../..');
 const FIXTURES = join(ROOT, 'fixtures/scenarios');
 const SCHEMA = JSON.parse(readFileSync(join(ROOT, 'docs/scenario.schema.json'), 'utf8')) as Schema;
 const fixtureFiles = readdirSync(FIXTURES).filter((f) => f.endsWith('.yaml')).sort();
+const HOSTILE = join(ROOT, 'fixtures/hostile');
+const hostileFiles = readdirSync(HOSTILE).filter((f) => f.endsWith('.yaml')).sort();
 
 function errors(text: string, file = 'lab.yaml'): string[] {
   const r = parseScenario(text, file);
@@ -86,6 +88,15 @@ describe('scenario fixtures', () => {
       expect(checkSchema(SCHEMA, parseYaml(src))).toEqual([]);
     });
   }
+
+  it('the hostile fixtures pass the validator and the JSON Schema', () => {
+    expect(hostileFiles).toEqual(['init-flood.yaml']);
+    for (const f of hostileFiles) {
+      const src = readFileSync(join(HOSTILE, f), 'utf8');
+      expect(errors(src, f)).toEqual([]);
+      expect(checkSchema(SCHEMA, parseYaml(src))).toEqual([]);
+    }
+  });
 
   it('the base scenario of these tests is valid', () => {
     expect(errors(text(BASE))).toEqual([]);
@@ -168,7 +179,7 @@ describe('scenario errors: one line each, with file, line and key path', () => {
     ]);
     expect(errors(withLine(28, '    proposal: aes'))).toEqual([
       'lab.yaml:24: peers[0]: missing required key "psk"',
-      'lab.yaml:28: peers[0].proposal: unknown key "proposal" (expected one of: name, host, role, address, remote, remoteAddress, psk, ids, proposals, encap, keepalive, dpd, rekey, retransmit, ts, start)',
+      'lab.yaml:28: peers[0].proposal: unknown key "proposal" (expected one of: name, host, role, address, remote, remoteAddress, psk, ids, proposals, encap, keepalive, dpd, rekey, retransmit, ts, start, admission)',
     ]);
     expect(errors(text([...BASE, 'events:', '  - { at: 10s, action: nat-reboot }']))).toEqual(['lab.yaml:37: events[0]: action nat-reboot needs "nat"']);
     expect(errors(text([...BASE, 'expectations:', '  - { expect: floated, peer: client, traffic: x }']))).toEqual([
