@@ -5,7 +5,8 @@
  * through main(); some also (or only: FIFOs, which would block a read) as
  * `node bin/natt-sim.js` with a timeout, which proves exit status, no stack and no hang
  * at the process level. As root, mode 000 does not stop a read, so those rows run
- * the binary as the unprivileged user 65534. The "Bad input" table of
+ * the binary without root's DAC capabilities (setpriv), or else as the unprivileged
+ * user 65534. The "Bad input" table of
  * docs/robustness.md must be exactly the lines these runs print.
  */
 import { spawn } from 'node:child_process';
@@ -22,6 +23,8 @@ const DOC = join(ROOT, 'docs/robustness.md');
 const SPAWN_TIMEOUT_MS = 30_000;
 /** The user a spawned run switches to when this process reads despite mode 000. */
 const NOBODY = 65534;
+/** util-linux's setpriv, to run as root without CAP_DAC_OVERRIDE / CAP_DAC_READ_SEARCH. */
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((f) => existsSync(f));
 
 interface Run {
   readonly code: number | null;
@@ -41,11 +44,15 @@ function spawnCli(argv: string[], asNobody: boolean): Promise<Run> {
   const env = { ...process.env };
   delete env.NATT_SIM_DEBUG;
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, [BIN, ...argv], {
+    // Without the capabilities that let root read anything, mode 000 stops reads while
+    // the checkout (whatever its path and modes) stays readable to its owner; where
+    // setpriv is missing, the run switches to the unprivileged user instead.
+    const dropCaps = asNobody && SETPRIV !== undefined;
+    const p = spawn(dropCaps ? SETPRIV : process.execPath, dropCaps ? ['--bounding-set=-dac_override,-dac_read_search', '--', process.execPath, BIN, ...argv] : [BIN, ...argv], {
       cwd: fx.dir,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
-      ...(asNobody ? { uid: NOBODY, gid: NOBODY } : {}),
+      ...(asNobody && !dropCaps ? { uid: NOBODY, gid: NOBODY } : {}),
     });
     let out = '';
     let err = '';
@@ -124,7 +131,7 @@ describe('natt-sim: bad input gives one line on stderr naming what and where, ex
       if (p.spawn) {
         const s = spawned.get(rowKey(r));
         expect(s, 'spawned run').toBeDefined();
-        const sl = checkRun(r, s!, p.asNobody ? `bin/natt-sim.js as uid ${NOBODY}` : 'bin/natt-sim.js');
+        const sl = checkRun(r, s!, p.asNobody ? `bin/natt-sim.js ${SETPRIV ? 'without CAP_DAC_*' : `as uid ${NOBODY}`}` : 'bin/natt-sim.js');
         if (line !== undefined) expect(sl).toBe(line);
         line = sl;
       }
