@@ -28,12 +28,17 @@ export function pcapHeader(linktype: number, snaplen = 65535): Buffer {
   return b;
 }
 
-export function pcapRecord(data: Uint8Array): Buffer {
+/** A pcap record header: captured length `caplen`, original length `len`. */
+export function pcapRecordHeader(caplen: number, len = caplen): Buffer {
   const h = Buffer.alloc(16);
   h.writeUInt32LE(1_700_000_000, 0);
-  h.writeUInt32LE(data.length, 8);
-  h.writeUInt32LE(data.length, 12);
-  return Buffer.concat([h, data]);
+  h.writeUInt32LE(caplen, 8);
+  h.writeUInt32LE(len, 12);
+  return h;
+}
+
+export function pcapRecord(data: Uint8Array): Buffer {
+  return Buffer.concat([pcapRecordHeader(data.length), data]);
 }
 
 function block(type: number, body: Buffer): Buffer {

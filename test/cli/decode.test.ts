@@ -4,28 +4,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { runCli } from '../helpers/cli.ts';
+import { pcapHeader, pcapRecordHeader as recordHeader, ROOT, SAMPLE_PCAP as SAMPLE } from './bad-input-fixtures.ts';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const SAMPLE = join(ROOT, 'pcaps/strongswan-nat-outside.pcap');
 const CAPS = resolve(ROOT, '../shared/captures');
-
-/** A classic little-endian pcap header (magic a1b2c3d4 written LE). */
-function pcapHeader(linktype: number, snaplen = 65535): Buffer {
-  const b = Buffer.alloc(24);
-  b.writeUInt32LE(0xa1b2c3d4, 0);
-  b.writeUInt16LE(2, 4);
-  b.writeUInt16LE(4, 6);
-  b.writeUInt32LE(snaplen, 16);
-  b.writeUInt32LE(linktype, 20);
-  return b;
-}
-function recordHeader(caplen: number, len = caplen): Buffer {
-  const b = Buffer.alloc(16);
-  b.writeUInt32LE(1_700_000_000, 0);
-  b.writeUInt32LE(caplen, 8);
-  b.writeUInt32LE(len, 12);
-  return b;
-}
 
 let dir: string;
 beforeAll(() => {

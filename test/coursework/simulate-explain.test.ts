@@ -7,8 +7,7 @@
  * peer's records, columns from the scenario's peers, NATs and taps.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseEndpoint } from '../../src/core/addr.ts';
@@ -22,10 +21,10 @@ import { parseScenario } from '../../src/sim/scenario.ts';
 import { Simulation } from '../../src/sim/simulation.ts';
 import { explainRun, RunRecorder, type RunViews } from '../../src/sim/run-explain.ts';
 import { countColour, decodePng } from './png.ts';
+import { CHROMIUM, chromiumScreenshot } from './chromium.ts';
 import { ROOT, runCli } from './support.ts';
 
 const SCENARIOS = join(ROOT, 'fixtures/scenarios');
-const CHROMIUM = '/usr/bin/chromium';
 const ZERO_SPI = new Uint8Array(8);
 
 interface Run {
@@ -400,30 +399,8 @@ describe('natt-sim simulate --explain --diagram', () => {
 
   it.skipIf(!existsSync(CHROMIUM))('renders the nat-rw SVG in headless Chromium: peer, tap and NAT boxes, arrows and text', () => {
     const svg = renderSvg(simulate('nat-rw').views.ladder);
-    const file = join(dir, 'render.svg');
-    const png = join(dir, 'render.png');
-    const profile = join(dir, 'profile');
-    mkdirSync(profile);
-    writeFileSync(file, svg);
     const width = Number(/width="(\d+)"/.exec(svg)![1]);
-    const res = spawnSync(
-      CHROMIUM,
-      [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        `--user-data-dir=${profile}`,
-        `--screenshot=${png}`,
-        `--window-size=${width},900`,
-        `file://${file}`,
-      ],
-      { encoding: 'utf8', timeout: 90_000 },
-    );
+    const { res, png } = chromiumScreenshot(dir, 'render', 'profile', svg, width, 900);
     expect(res.status, res.stderr).toBe(0);
     const p = decodePng(readFileSync(png));
     expect([p.width, p.height]).toEqual([width, 900]);

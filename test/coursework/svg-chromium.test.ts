@@ -6,16 +6,14 @@
  * the NAT box, and text.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { captureLadder } from '../../src/analysis/ladder.ts';
 import { renderSvg } from '../../src/cli/diagram/svg.ts';
 import { analyse, captureEntries, INSIDE, OUTSIDE } from './support.ts';
 import { countColour, decodePng, distinctColours } from './png.ts';
-
-const CHROMIUM = '/usr/bin/chromium';
+import { CHROMIUM, chromiumScreenshot } from './chromium.ts';
 
 let dir: string;
 let outsideSvg: string;
@@ -96,29 +94,7 @@ describe('SVG document', () => {
 
 /** Renders an SVG file with headless Chromium and returns the decoded screenshot. */
 function screenshot(name: string, svg: string) {
-  const file = join(dir, `${name}.svg`);
-  const png = join(dir, `${name}.png`);
-  const profile = join(dir, `profile-${name}`);
-  mkdirSync(profile);
-  writeFileSync(file, svg);
-  const r = spawnSync(
-    CHROMIUM,
-    [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      `--user-data-dir=${profile}`,
-      `--screenshot=${png}`,
-      '--window-size=1200,900',
-      `file://${file}`,
-    ],
-    { encoding: 'utf8', timeout: 90_000 },
-  );
+  const { res: r, png } = chromiumScreenshot(dir, name, `profile-${name}`, svg, 1200, 900);
   expect(r.status, r.stderr).toBe(0);
   expect(existsSync(png)).toBe(true);
   return decodePng(readFileSync(png));

@@ -18,25 +18,11 @@ import {
   type Charon,
   type ExitInfo,
   type IkeSaStatus,
-  type PeerEvent,
   type PingResult,
   type SwanctlOutcome,
   type WiresharkRows,
 } from './lab.ts';
-import { join } from 'node:path';
-
-const PSK = 'test-psk-0123456789';
-/** Fail fast: a broken negotiation ends in about 3 s instead of charon's default 165 s. */
-const FAST = ['--retransmit-timeout', '1s', '--retransmit-tries', '2'];
-
-function only<T>(xs: readonly T[]): T {
-  expect(xs).toHaveLength(1);
-  return xs[0]!;
-}
-
-function one(peer: NattPeer, type: string): PeerEvent {
-  return only(peer.of(type));
-}
+import { FAST, PSK, charonResponderConf, closeLab, initiatorArgs, one, only, pingArgs, responderArgs, startNattInitiator, startNattResponder, stopAndDecrypt } from './lib/natt-checks.ts';
 
 beforeAll(async () => {
   await cleanupStale();
@@ -62,33 +48,27 @@ describe('natt-sim initiator behind the NAT ↔ charon responder', () => {
     lab = await Lab.create({ nat: true, remapPorts: true });
     inside = await lab.startCapture('inside');
     outside = await lab.startCapture('outside');
-    rsp = await lab.startCharon('rsp', { swanctlConf: pskSwanctlConf({ localId: 'rsp.test', psk: PSK, localTs: ADDR.tsRsp }) });
-    ini = NattPeer.start(lab, {
-      role: 'ini',
-      dir: join(lab.dir, 'natt-ini'),
-      args: [
-        '--role', 'initiator', '--local', ADDR.iniLan, '--remote', ADDR.rsp, '--psk', PSK,
-        '--id', 'ini.test', '--remote-id', 'rsp.test', '--local-ts', `${ADDR.innerIni}/32`, '--remote-ts', ADDR.tsRsp,
-        '--ping', ADDR.innerRsp, '--count', '3', '--interval', '200ms', '--ping-wait', '1s',
-        // Stay up after the pings: 2 s keepalives need about 5 s of silence to show twice.
-        '--keepalive', '2s', '--duration', '5.5s', ...FAST,
-      ],
-    });
+    rsp = await lab.startCharon('rsp', { swanctlConf: charonResponderConf() });
+    ini = startNattInitiator(lab, [
+      ...initiatorArgs({ localTs: `${ADDR.innerIni}/32` }),
+      ...pingArgs('200ms'),
+      // Stay up after the pings: 2 s keepalives need about 5 s of silence to show twice.
+      '--keepalive', '2s', '--duration', '5.5s', ...FAST,
+    ]);
     await ini.waitFor('child-installed');
     rspSa = only(await rsp.listSas());
     await ini.waitFor('ping-summary', 5_000);
     rspSaAfterPings = only(await rsp.listSas());
     exit = await ini.exited;
     saAfterExit = await rsp.listSas();
-    await Promise.all([inside.stop(), outside.stop()]);
-    rows = ini.rows();
-    ({ frames: outsideFrames, summary: outsideSummary } = await lab.decrypt(outside, rows));
-    ({ frames: insideFrames, summary: insideSummary } = await lab.decrypt(inside, rows));
+    const d = await stopAndDecrypt(lab, ini, inside, outside);
+    rows = d.rows;
+    ({ frames: outsideFrames, summary: outsideSummary } = d.outside);
+    ({ frames: insideFrames, summary: insideSummary } = d.inside);
   });
 
   afterAll(async () => {
-    await lab.close();
-    expect(lab.leftovers()).toEqual({ namespaces: [], pids: [], folder: false });
+    await closeLab(lab);
   });
 
   it('charon: IKE_SA ESTABLISHED with natt-sim behind the NAT on a remapped port', () => {
@@ -212,16 +192,11 @@ describe('charon initiator behind the NAT ↔ natt-sim responder', () => {
     lab = await Lab.create({ nat: true, remapPorts: true });
     inside = await lab.startCapture('inside');
     outside = await lab.startCapture('outside');
-    rsp = NattPeer.start(lab, {
-      role: 'rsp',
-      dir: join(lab.dir, 'natt-rsp'),
-      args: [
-        '--role', 'responder', '--local', ADDR.rsp, '--psk', PSK, '--id', 'rsp.test', '--remote-id', 'ini.test',
-        '--local-ts', ADDR.tsRsp, '--remote-ts', ADDR.tsIni,
-        // Genuine NAT-D hashes: charon must then find only itself behind the NAT.
-        '--encap', 'auto', ...FAST,
-      ],
-    });
+    rsp = startNattResponder(lab, [
+      ...responderArgs(),
+      // Genuine NAT-D hashes: charon must then find only itself behind the NAT.
+      '--encap', 'auto', ...FAST,
+    ]);
     await rsp.waitFor('listening');
     ini = await lab.startCharon('ini', {
       keepAliveS: 20,
@@ -234,15 +209,14 @@ describe('charon initiator behind the NAT ↔ natt-sim responder', () => {
     terminated = await ini.terminate();
     await rsp.waitFor('sa-deleted', 5_000);
     exit = await rsp.stop('SIGTERM');
-    await Promise.all([inside.stop(), outside.stop()]);
-    rows = rsp.rows();
-    ({ frames: outsideFrames, summary: outsideSummary } = await lab.decrypt(outside, rows));
-    insideSummary = (await lab.decrypt(inside, rows)).summary;
+    const d = await stopAndDecrypt(lab, rsp, inside, outside);
+    rows = d.rows;
+    ({ frames: outsideFrames, summary: outsideSummary } = d.outside);
+    insideSummary = d.inside.summary;
   });
 
   afterAll(async () => {
-    await lab.close();
-    expect(lab.leftovers()).toEqual({ namespaces: [], pids: [], folder: false });
+    await closeLab(lab);
   });
 
   it('charon: IKE_SA ESTABLISHED, behind the NAT (nat-local) and nothing else', () => {

@@ -6,7 +6,6 @@
  * and that shows in swanctl's flags and in the hashes on the wire.
  */
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ADDR,
@@ -14,7 +13,6 @@ import {
   NattPeer,
   cleanupStale,
   natdOnWire,
-  pskSwanctlConf,
   type Capture,
   type CaptureSummary,
   type Charon,
@@ -23,13 +21,7 @@ import {
   type NatdOnWire,
   type PeerEvent,
 } from './lab.ts';
-
-const PSK = 'test-psk-0123456789';
-
-function only<T>(xs: readonly T[]): T {
-  expect(xs).toHaveLength(1);
-  return xs[0]!;
-}
+import { FAST, charonResponderConf, closeLab, initiatorArgs, only, pingArgs, startNattInitiator } from './lib/natt-checks.ts';
 
 /** RFC 7296 §2.23: SHA-1(SPIi | SPIr | IP | port). */
 function natdHash(spiI: string, spiR: string, ip: string, port: number): string {
@@ -68,18 +60,13 @@ async function runNoNat(encap: 'auto' | 'force'): Promise<Run> {
 
 async function runIn(lab: Lab, encap: 'auto' | 'force'): Promise<Run> {
   const wire = await lab.startCapture('outside');
-  const rsp = await lab.startCharon('rsp', { swanctlConf: pskSwanctlConf({ localId: 'rsp.test', psk: PSK, localTs: ADDR.tsRsp }) });
-  const ini = NattPeer.start(lab, {
-    role: 'ini',
-    dir: join(lab.dir, 'natt-ini'),
-    args: [
-      '--role', 'initiator', '--local', ADDR.iniPublic, '--remote', ADDR.rsp, '--psk', PSK,
-      '--id', 'ini.test', '--remote-id', 'rsp.test', '--local-ts', ADDR.tsIni, '--remote-ts', ADDR.tsRsp,
-      '--encap', encap, '--ping', ADDR.innerRsp, '--count', '3', '--interval', '200ms', '--ping-wait', '1s',
-      // Silence after the pings, longer than the keepalive interval: a side behind NAT would send one.
-      '--keepalive', '1s', '--duration', '2.5s', '--retransmit-timeout', '1s', '--retransmit-tries', '2',
-    ],
-  });
+  const rsp = await lab.startCharon('rsp', { swanctlConf: charonResponderConf() });
+  const ini = startNattInitiator(lab, [
+    ...initiatorArgs({ local: ADDR.iniPublic }),
+    '--encap', encap, ...pingArgs('200ms'),
+    // Silence after the pings, longer than the keepalive interval: a side behind NAT would send one.
+    '--keepalive', '1s', '--duration', '2.5s', ...FAST,
+  ]);
   await ini.waitFor('ping-summary');
   const rspSa = only(await rsp.listSas());
   const exit = await ini.exited;
@@ -103,8 +90,7 @@ describe('natt-sim initiator ↔ charon responder without NAT (--encap auto)', (
     r = await runNoNat('auto');
   });
   afterAll(async () => {
-    await r?.lab.close();
-    expect(r.lab.leftovers()).toEqual({ namespaces: [], pids: [], folder: false });
+    await closeLab(r.lab);
   });
 
   it('natt-sim: not behind a NAT; the peer\'s (always faked) SOURCE hash makes it float anyway', () => {
@@ -140,8 +126,7 @@ describe('natt-sim initiator ↔ charon responder without NAT (--encap force)', 
     r = await runNoNat('force');
   });
   afterAll(async () => {
-    await r?.lab.close();
-    expect(r.lab.leftovers()).toEqual({ namespaces: [], pids: [], folder: false });
+    await closeLab(r.lab);
   });
 
   it('charon: sees the NAT natt-sim fakes (nat-remote, no nat-fake of its own) and encapsulates', () => {

@@ -5,26 +5,17 @@
  * decrypts the captures with the keys natt-sim exported, which proves the key
  * files name the right algorithms too.
  */
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  ADDR,
   Lab,
   NattPeer,
   cleanupStale,
-  pskSwanctlConf,
   type CaptureSummary,
   type ExitInfo,
   type IkeSaStatus,
   type WiresharkRows,
 } from './lab.ts';
-
-const PSK = 'test-psk-0123456789';
-
-function only<T>(xs: readonly T[]): T {
-  expect(xs).toHaveLength(1);
-  return xs[0]!;
-}
+import { FAST, charonResponderConf, closeLab, initiatorArgs, only, pingArgs, startNattInitiator, stopAndDecrypt } from './lib/natt-checks.ts';
 
 interface Case {
   readonly name: string;
@@ -82,33 +73,20 @@ describe.each(CASES)('natt-sim ↔ charon through the NAT with $name', (c) => {
   beforeAll(async () => {
     lab = await Lab.create({ nat: true });
     const [inCap, outCap] = [await lab.startCapture('inside'), await lab.startCapture('outside')];
-    const rsp = await lab.startCharon('rsp', {
-      swanctlConf: pskSwanctlConf({ localId: 'rsp.test', psk: PSK, localTs: ADDR.tsRsp, proposals: c.ike, espProposals: c.esp }),
-    });
-    ini = NattPeer.start(lab, {
-      role: 'ini',
-      dir: join(lab.dir, 'natt-ini'),
-      args: [
-        '--role', 'initiator', '--local', ADDR.iniLan, '--remote', ADDR.rsp, '--psk', PSK,
-        '--id', 'ini.test', '--remote-id', 'rsp.test', '--local-ts', ADDR.tsIni, '--remote-ts', ADDR.tsRsp,
-        '--ike-proposal', c.ike, '--esp-proposal', c.esp,
-        '--ping', ADDR.innerRsp, '--count', '3', '--interval', '200ms', '--ping-wait', '1s',
-        '--retransmit-timeout', '1s', '--retransmit-tries', '2',
-      ],
-    });
+    const rsp = await lab.startCharon('rsp', { swanctlConf: charonResponderConf({ proposals: c.ike, espProposals: c.esp }) });
+    ini = startNattInitiator(lab, [...initiatorArgs(), '--ike-proposal', c.ike, '--esp-proposal', c.esp, ...pingArgs('200ms'), ...FAST]);
     // Without --duration natt-sim deletes the SA right after the pings: look while it is up.
     await ini.waitFor('child-installed');
     rspSa = only(await rsp.listSas());
     exit = await ini.exited;
-    await Promise.all([inCap.stop(), outCap.stop()]);
-    rows = ini.rows();
-    outside = (await lab.decrypt(outCap, rows)).summary;
-    inside = (await lab.decrypt(inCap, rows)).summary;
+    const d = await stopAndDecrypt(lab, ini, inCap, outCap);
+    rows = d.rows;
+    outside = d.outside.summary;
+    inside = d.inside.summary;
   });
 
   afterAll(async () => {
-    await lab.close();
-    expect(lab.leftovers()).toEqual({ namespaces: [], pids: [], folder: false });
+    await closeLab(lab);
   });
 
   it('charon: IKE_SA ESTABLISHED and CHILD_SA INSTALLED (encap) with exactly these algorithms', () => {

@@ -21,7 +21,6 @@
  * Judged on swanctl's view, on natt-sim's events and on both captures
  * decrypted with the keys natt-sim exported.
  */
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ADDR,
@@ -40,22 +39,13 @@ import {
   type IkeSaStatus,
   type PeerEvent,
 } from './lab.ts';
+import { FAST, PSK, charonResponderConf, closeLab, initiatorArgs, one, only, pingArgs, responderArgs, startNattInitiator, startNattResponder, stopAndDecrypt } from './lib/natt-checks.ts';
 
-const PSK = 'test-psk-0123456789';
 const CREATE_CHILD_SA = 36;
 const INFORMATIONAL = 37;
 /** IKEv2 payload types. */
 const SK = 46;
 const DELETE = 42;
-
-function only<T>(xs: readonly T[]): T {
-  expect(xs).toHaveLength(1);
-  return xs[0]!;
-}
-
-function one(peer: NattPeer, type: string): PeerEvent {
-  return only(peer.of(type));
-}
 
 function installed(sa: IkeSaStatus | undefined): ChildSaStatus[] {
   return (sa?.children ?? []).filter((c) => c.state === 'INSTALLED');
@@ -107,20 +97,8 @@ describe('natt-sim initiator behind the NAT checks liveness and rekeys; charon r
     lab = await Lab.create({ nat: true });
     inside = await lab.startCapture('inside');
     outside = await lab.startCapture('outside');
-    rsp = await lab.startCharon('rsp', {
-      swanctlConf: pskSwanctlConf({ localId: 'rsp.test', psk: PSK, localTs: ADDR.tsRsp }),
-    });
-    ini = NattPeer.start(lab, {
-      role: 'ini',
-      dir: join(lab.dir, 'natt-ini'),
-      args: [
-        '--role', 'initiator', '--local', ADDR.iniLan, '--remote', ADDR.rsp, '--psk', PSK,
-        '--id', 'ini.test', '--remote-id', 'rsp.test', '--local-ts', ADDR.tsIni, '--remote-ts', ADDR.tsRsp,
-        '--ping', ADDR.innerRsp, '--count', '3', '--interval', '300ms', '--ping-wait', '1s',
-        '--dpd', '1s', '--rekey-child', '4s', '--duration', '6s',
-        '--retransmit-timeout', '1s', '--retransmit-tries', '2',
-      ],
-    });
+    rsp = await lab.startCharon('rsp', { swanctlConf: charonResponderConf() });
+    ini = startNattInitiator(lab, [...initiatorArgs(), ...pingArgs('300ms'), '--dpd', '1s', '--rekey-child', '4s', '--duration', '6s', ...FAST]);
     await ini.waitFor('child-installed');
     before = only(only(await rsp.listSas()).children);
     newChild = await ini.waitFor('child-installed', 5_000, (e) => e.rekeyOf !== undefined);
@@ -129,15 +107,13 @@ describe('natt-sim initiator behind the NAT checks liveness and rekeys; charon r
     pingAfter = await lab.ping({ role: 'rsp', from: ADDR.innerRsp, to: ADDR.innerIni, count: 3 });
     afterPing = await rsp.listSas();
     exit = await ini.exited;
-    await Promise.all([inside.stop(), outside.stop()]);
-    const rows = ini.rows();
-    ({ frames: outsideFrames, summary: outsideSummary } = await lab.decrypt(outside, rows));
-    insideSummary = (await lab.decrypt(inside, rows)).summary;
+    const d = await stopAndDecrypt(lab, ini, inside, outside);
+    ({ frames: outsideFrames, summary: outsideSummary } = d.outside);
+    insideSummary = d.inside.summary;
   });
 
   afterAll(async () => {
-    await lab.close();
-    expect(lab.leftovers()).toEqual({ namespaces: [], pids: [], folder: false });
+    await closeLab(lab);
   });
 
   it('charon: after the rekey the one INSTALLED CHILD_SA has new SPIs, still with UDP encapsulation', () => {
@@ -243,14 +219,7 @@ describe('charon initiator behind the NAT checks liveness and rekeys; natt-sim r
     lab = await Lab.create({ nat: true });
     inside = await lab.startCapture('inside');
     outside = await lab.startCapture('outside');
-    rsp = NattPeer.start(lab, {
-      role: 'rsp',
-      dir: join(lab.dir, 'natt-rsp'),
-      args: [
-        '--role', 'responder', '--local', ADDR.rsp, '--psk', PSK, '--id', 'rsp.test', '--remote-id', 'ini.test',
-        '--local-ts', ADDR.tsRsp, '--remote-ts', ADDR.tsIni, '--retransmit-timeout', '1s', '--retransmit-tries', '2',
-      ],
-    });
+    rsp = startNattResponder(lab, [...responderArgs(), ...FAST]);
     await rsp.waitFor('listening');
     ini = await lab.startCharon('ini', {
       swanctlConf: pskSwanctlConf({
@@ -269,15 +238,13 @@ describe('charon initiator behind the NAT checks liveness and rekeys; natt-sim r
     await ini.terminate();
     await rsp.waitFor('sa-deleted', 5_000);
     exit = await rsp.stop('SIGTERM');
-    await Promise.all([inside.stop(), outside.stop()]);
-    const rows = rsp.rows();
-    ({ frames: outsideFrames, summary: outsideSummary } = await lab.decrypt(outside, rows));
-    insideSummary = (await lab.decrypt(inside, rows)).summary;
+    const d = await stopAndDecrypt(lab, rsp, inside, outside);
+    ({ frames: outsideFrames, summary: outsideSummary } = d.outside);
+    insideSummary = d.inside.summary;
   });
 
   afterAll(async () => {
-    await lab.close();
-    expect(lab.leftovers()).toEqual({ namespaces: [], pids: [], folder: false });
+    await closeLab(lab);
   });
 
   it('DPD: charon checks liveness from behind the NAT after a second of silence, natt-sim answers', () => {

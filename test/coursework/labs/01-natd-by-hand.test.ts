@@ -4,25 +4,12 @@
  * addresses in the captures, and proves each answer of the key with those values.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readLab, uncheckedAnswers, type LabDoc } from '../lab-key.ts';
+import { readLab, type LabDoc } from '../lab-key.ts';
 import { captures } from '../../sim/sim-kit.ts';
 import type { Simulation } from '../../../src/sim/simulation.ts';
-import {
-  answerText,
-  decodeFrames,
-  dstOf,
-  natdInput,
-  runLabScenario,
-  runStep,
-  sha1OfHex,
-  srcOf,
-  stepCommands,
-  type DecodedFrame,
-  type StepRun,
-} from './lab-steps.ts';
+import { answerText, decodeFrames, dstOf, expectKeyComplete, expectResults, expectStepsOk, natdInput, natdOf, removeDir, runLabScenario, runStepsFilling, sha1OfHex, srcOf, stepCommands, tempDir, type DecodedFrame, type StepRun } from './lab-steps.ts';
 
 const NAME = '01-natd-by-hand';
 
@@ -33,29 +20,21 @@ let steps: StepRun[];
 let lan: DecodedFrame[];
 let wan: DecodedFrame[];
 
-const natdOf = (f: DecodedFrame, kind: 'source' | 'destination'): string => {
-  const h = f.ike?.natd?.find((n) => n.kind === kind)?.hash;
-  if (h === undefined) throw new Error(`frame ${f.frame}: no NAT-D ${kind}`);
-  return h;
-};
-
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'natt-sim-lab01-'));
+  dir = tempDir('lab01');
   lab = readLab(`${NAME}.md`);
   sim = runLabScenario(NAME);
-  const cmds = stepCommands(lab);
-  steps = [await runStep(cmds[0]!, dir)];
-  lan = await decodeFrames(join(dir, 'lab01/lan.pcapng'));
-  wan = await decodeFrames(join(dir, 'lab01/wan.pcapng'));
-  const values = { SPIi: lan[0]!.ike!.spiI, SPIr: lan[1]!.ike!.spiR, NAT_PORT: String(wan[0]!.srcPort) };
-  for (const c of cmds.slice(1)) steps.push(await runStep(c, dir, values));
+  steps = await runStepsFilling(stepCommands(lab), dir, 1, async () => {
+    lan = await decodeFrames(join(dir, 'lab01/lan.pcapng'));
+    wan = await decodeFrames(join(dir, 'lab01/wan.pcapng'));
+    return { SPIi: lan[0]!.ike!.spiI, SPIr: lan[1]!.ike!.spiR, NAT_PORT: String(wan[0]!.srcPort) };
+  });
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => removeDir(dir));
 
 describe('lab 01: the scenario and the steps', () => {
   it('meets every expectation of the scenario', () => {
-    expect(sim.results.length).toBe(7);
-    expect(sim.results.filter((r) => !r.ok)).toEqual([]);
+    expectResults(sim, 7);
   });
 
   it('runs every step command with exit 0; the CLI run writes the same captures as the in-process run', () => {
@@ -72,7 +51,7 @@ describe('lab 01: the scenario and the steps', () => {
       'simulate fixtures/labs/01-natd-by-hand.yaml --out lab01 --explain',
       'analyze lab01/lan.pcapng lab01/wan.pcapng --explain',
     ]);
-    for (const s of steps) expect([s.command, s.code, s.err]).toEqual([s.command, 0, '']);
+    expectStepsOk(steps);
     expect(steps[0]!.out).toContain('expectations: 7 passed, 0 failed');
     for (const [tap, bytes] of captures(sim)) expect(new Uint8Array(readFileSync(join(dir, 'lab01', `${tap}.pcapng`)))).toEqual(bytes);
   });
@@ -173,7 +152,6 @@ describe('lab 01: the answer key', () => {
   });
 
   it('has no answer the test does not check', () => {
-    expect(uncheckedAnswers(lab, ['A1', 'A2', 'A3', 'A4', 'A5', 'A6', 'A7'])).toEqual({ unchecked: [], missing: [] });
-    expect([...lab.questions.keys()]).toEqual([...lab.answers.keys()].map((k) => k.replace('A', 'Q')));
+    expectKeyComplete(lab, ['A1', 'A2', 'A3', 'A4', 'A5', 'A6', 'A7']);
   });
 });

@@ -5,25 +5,11 @@
  * key from the run.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readLab, uncheckedAnswers, type LabDoc } from '../lab-key.ts';
+import { readLab, type LabDoc } from '../lab-key.ts';
 import type { Simulation } from '../../../src/sim/simulation.ts';
 import type { NatRecord } from '../../../src/sim/nat.ts';
-import {
-  answerText,
-  decodeFrames,
-  natdInput,
-  runLabScenario,
-  runStep,
-  seconds,
-  sha1OfHex,
-  srcOf,
-  stepCommands,
-  type DecodedFrame,
-  type StepRun,
-} from './lab-steps.ts';
+import { answerText, decodeFrames, expectKeyComplete, expectResults, expectStepsOk, natdInput, natdOf, removeDir, runLabScenario, runStepsFilling, seconds, sha1OfHex, srcOf, stepCommands, tempDir, type DecodedFrame, type StepRun } from './lab-steps.ts';
 
 const TAPS = ['home-inside', 'home-outside', 'carrier-inside', 'carrier-outside'] as const;
 type Tap = (typeof TAPS)[number];
@@ -34,32 +20,29 @@ let sim: Simulation;
 let steps: StepRun[];
 const frames = {} as Record<Tap, DecodedFrame[]>;
 
-const natdOf = (f: DecodedFrame, kind: 'source' | 'destination'): string => f.ike!.natd!.find((n) => n.kind === kind)!.hash;
 const expiredOf = (nat: string, internal: string): NatRecord[] => (sim.expiries.get(nat) ?? []).filter((r) => r.mapping?.internal === internal);
 const u32 = (ip: string): number => ip.split('.').reduce((a, x) => a * 256 + Number(x), 0);
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'natt-sim-lab05-'));
+  dir = tempDir('lab05');
   lab = readLab('05-cgnat.md');
   sim = runLabScenario('05-cgnat');
-  const cmds = stepCommands(lab);
-  steps = [await runStep(cmds[0]!, dir)];
-  for (const t of TAPS) frames[t] = await decodeFrames(join(dir, `lab05/${t}.pcapng`));
-  const out = frames['carrier-outside'];
-  const values = { SPIi: out[0]!.ike!.spiI, SPIr: out[1]!.ike!.spiR, CGN_PORT: String(out[0]!.srcPort) };
-  for (const c of cmds.slice(1)) steps.push(await runStep(c, dir, values));
+  steps = await runStepsFilling(stepCommands(lab), dir, 1, async () => {
+    for (const t of TAPS) frames[t] = await decodeFrames(join(dir, `lab05/${t}.pcapng`));
+    const out = frames['carrier-outside'];
+    return { SPIi: out[0]!.ike!.spiI, SPIr: out[1]!.ike!.spiR, CGN_PORT: String(out[0]!.srcPort) };
+  });
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => removeDir(dir));
 
 describe('lab 05: the scenario and the steps', () => {
   it('meets every expectation of the scenario', () => {
-    expect(sim.results.length).toBe(13);
-    expect(sim.results.filter((r) => !r.ok)).toEqual([]);
+    expectResults(sim, 13);
   });
 
   it('runs every step command with exit 0', () => {
     expect(steps.map((s) => s.argv[0])).toEqual(['simulate', 'decode', 'decode', 'decode', 'decode', 'natd', 'natd', 'analyze']);
-    for (const s of steps) expect([s.command, s.code, s.err]).toEqual([s.command, 0, '']);
+    expectStepsOk(steps);
     expect(steps[0]!.out).toContain('expectations: 13 passed, 0 failed');
   });
 });
@@ -159,7 +142,6 @@ describe('lab 05: the answer key', () => {
   });
 
   it('has no answer the test does not check', () => {
-    expect(uncheckedAnswers(lab, ['A1', 'A2', 'A3', 'A4', 'A5', 'A6'])).toEqual({ unchecked: [], missing: [] });
-    expect([...lab.questions.keys()]).toEqual([...lab.answers.keys()].map((k) => k.replace('A', 'Q')));
+    expectKeyComplete(lab, ['A1', 'A2', 'A3', 'A4', 'A5', 'A6']);
   });
 });

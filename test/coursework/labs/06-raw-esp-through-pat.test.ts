@@ -6,9 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readLab, type LabDoc } from '../lab-key.ts';
+import type { LabDoc } from '../lab-key.ts';
 import { ROOT, runCli } from '../support.ts';
-import { answerText, decodeJson, expectAllPass, expectKeyChecked, expectStep, removeDir, runLab, seconds, simulateCli, timeText, tempDir, type DecodedFrame, type LabRun } from './lab-run.ts';
+import { answerText, decodeJson, expectAllPass, expectKeyChecked, expectStep, removeDir, seconds, setUpLab, timeText, type DecodedFrame, type LabRun } from './lab-run.ts';
 
 const NAME = '06-raw-esp-through-pat';
 
@@ -20,12 +20,7 @@ let explain: string;
 const frames = new Map<string, DecodedFrame[]>();
 
 beforeAll(async () => {
-  lab = readLab(`${NAME}.md`);
-  run = runLab(NAME);
-  dir = tempDir('lab06');
-  const r = await simulateCli(NAME, join(dir, 'out'));
-  expect([r.code, r.err]).toEqual([0, '']);
-  explain = r.out;
+  ({ lab, run, dir, explain } = await setUpLab(NAME));
   for (const t of ['home-a-inside', 'home-a-outside', 'home-b-inside']) frames.set(t, await decodeJson(join(dir, 'out', `${t}.pcapng`)));
 });
 afterAll(() => removeDir(dir));

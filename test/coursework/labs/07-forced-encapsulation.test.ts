@@ -6,9 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import type { AnalysisReport } from '../../../src/analysis/report.ts';
-import { readLab, type LabDoc } from '../lab-key.ts';
+import type { LabDoc } from '../lab-key.ts';
 import { runCli } from '../support.ts';
-import { answerText, decodeJson, expectAllPass, expectKeyChecked, expectStep, removeDir, runLab, simulateCli, tempDir, timeText, type DecodedFrame, type LabRun } from './lab-run.ts';
+import { answerText, decodeJson, expectKeyChecked, expectLabPasses, expectStep, removeDir, setUpLab, timeText, type DecodedFrame, type LabRun } from './lab-run.ts';
 
 const NAME = '07-forced-encapsulation';
 
@@ -21,11 +21,7 @@ let frames: DecodedFrame[];
 let analysis: AnalysisReport;
 
 beforeAll(async () => {
-  lab = readLab(`${NAME}.md`);
-  run = runLab(NAME);
-  dir = tempDir('lab07');
-  const r = await simulateCli(NAME, join(dir, 'out'));
-  expect([r.code, r.err]).toEqual([0, '']);
+  ({ lab, run, dir } = await setUpLab(NAME));
   gw = join(dir, 'out', 'gw.pcapng');
   frames = await decodeJson(gw);
   const a = await runCli(['analyze', gw, '--json']);
@@ -39,9 +35,7 @@ const sourceHash = () => forcedSa().natDetection.hashes.find((h) => h.sender ===
 
 describe('lab 07: the scenario and the steps', () => {
   it('passes every expectation', () => {
-    expectAllPass(run);
-    expect(lab.text).toContain(`All ${run.sim.results.length} expectations pass`);
-    expectStep(lab, `npx natt-sim simulate fixtures/labs/${NAME}.yaml --out /tmp/lab07 --explain`);
+    expectLabPasses(lab, run, NAME);
     expectStep(lab, 'npx natt-sim analyze /tmp/lab07/gw.pcapng --explain');
     expectStep(lab, 'npx natt-sim natd --spi-i SPIi --spi-r 0000000000000000 --addr 192.0.2.10:500');
     expectStep(lab, 'npx natt-sim decode /tmp/lab07/gw.pcapng');

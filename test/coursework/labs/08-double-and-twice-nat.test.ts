@@ -5,9 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { readLab, type LabDoc } from '../lab-key.ts';
+import type { LabDoc } from '../lab-key.ts';
 import { runCli } from '../support.ts';
-import { answerText, decodeJson, expectAllPass, expectKeyChecked, expectStep, removeDir, runLab, seconds, simulateCli, tempDir, type LabRun } from './lab-run.ts';
+import { answerText, decodeJson, expectKeyChecked, expectLabPasses, expectStep, removeDir, seconds, setUpLab, type LabRun } from './lab-run.ts';
 
 const NAME = '08-double-and-twice-nat';
 
@@ -18,12 +18,7 @@ let dir: string;
 let out: string;
 
 beforeAll(async () => {
-  lab = readLab(`${NAME}.md`);
-  run = runLab(NAME);
-  dir = tempDir('lab08');
-  out = join(dir, 'out');
-  const r = await simulateCli(NAME, out);
-  expect([r.code, r.err]).toEqual([0, '']);
+  ({ lab, run, dir, out } = await setUpLab(NAME));
 });
 afterAll(() => removeDir(dir));
 
@@ -37,9 +32,7 @@ const external = (nat: string, internal: string) => run.nat(nat).mappings.find((
 
 describe('lab 08: the scenario and the steps', () => {
   it('passes every expectation', () => {
-    expectAllPass(run);
-    expect(lab.text).toContain(`All ${run.sim.results.length} expectations pass`);
-    expectStep(lab, `npx natt-sim simulate fixtures/labs/${NAME}.yaml --out /tmp/lab08 --explain`);
+    expectLabPasses(lab, run, NAME);
     expectStep(lab, 'npx natt-sim analyze /tmp/lab08/home-inside.pcapng /tmp/lab08/building-outside.pcapng /tmp/lab08/b-inside.pcapng --explain');
   });
 

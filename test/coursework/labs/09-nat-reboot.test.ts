@@ -7,9 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readLab, type LabDoc } from '../lab-key.ts';
+import type { LabDoc } from '../lab-key.ts';
 import { ROOT, runCli } from '../support.ts';
-import { answerText, decodeJson, expectAllPass, expectKeyChecked, expectStep, removeDir, runLab, seconds, simulateCli, tempDir, type DecodedFrame, type LabRun } from './lab-run.ts';
+import { answerText, decodeJson, expectKeyChecked, expectLabPasses, expectStep, removeDir, seconds, setUpLab, type DecodedFrame, type LabRun } from './lab-run.ts';
 
 const NAME = '09-nat-reboot';
 const HAVE_TSHARK = spawnSync('tshark', ['--version'], { encoding: 'utf8' }).status === 0;
@@ -22,12 +22,7 @@ let out: string;
 let inside: DecodedFrame[];
 
 beforeAll(async () => {
-  lab = readLab(`${NAME}.md`);
-  run = runLab(NAME);
-  dir = tempDir('lab09');
-  out = join(dir, 'out');
-  const r = await simulateCli(NAME, out);
-  expect([r.code, r.err]).toEqual([0, '']);
+  ({ lab, run, dir, out } = await setUpLab(NAME));
   inside = await decodeJson(join(out, 'home-inside.pcapng'));
 });
 afterAll(() => removeDir(dir));
@@ -44,9 +39,7 @@ const dpdChecks = () => run.peer('client').log.filter((l) => l.kind === 'dpd').m
 
 describe('lab 09: the scenario and the steps', () => {
   it('passes every expectation', () => {
-    expectAllPass(run);
-    expect(lab.text).toContain(`All ${run.sim.results.length} expectations pass`);
-    expectStep(lab, `npx natt-sim simulate fixtures/labs/${NAME}.yaml --out /tmp/lab09 --explain`);
+    expectLabPasses(lab, run, NAME);
     expectStep(lab, 'npx natt-sim decode /tmp/lab09/wan.pcapng');
   });
 

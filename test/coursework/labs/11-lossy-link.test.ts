@@ -7,9 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AnalysisReport } from '../../../src/analysis/report.ts';
-import { readLab, type LabDoc } from '../lab-key.ts';
+import type { LabDoc } from '../lab-key.ts';
 import { ROOT, runCli } from '../support.ts';
-import { answerText, decodeJson, expectAllPass, expectKeyChecked, expectStep, removeDir, runLab, seconds, simulateCli, tempDir, timeText, type DecodedFrame, type LabRun } from './lab-run.ts';
+import { answerText, decodeJson, expectKeyChecked, expectLabPasses, expectStep, removeDir, runLab, seconds, setUpLab, timeText, type DecodedFrame, type LabRun } from './lab-run.ts';
 
 const NAME = '11-lossy-link';
 
@@ -22,12 +22,7 @@ let client: DecodedFrame[];
 let server: DecodedFrame[];
 
 beforeAll(async () => {
-  lab = readLab(`${NAME}.md`);
-  run = runLab(NAME);
-  dir = tempDir('lab11');
-  out = join(dir, 'out');
-  const r = await simulateCli(NAME, out);
-  expect([r.code, r.err]).toEqual([0, '']);
+  ({ lab, run, dir, out } = await setUpLab(NAME));
   client = await decodeJson(join(out, 'client-side.pcapng'));
   server = await decodeJson(join(out, 'server-side.pcapng'));
 });
@@ -42,9 +37,7 @@ const sendTimes = () => ike(client, 'IKE_AUTH', false).map((f) => f.timeUs - lat
 
 describe('lab 11: the scenario and the steps', () => {
   it('passes every expectation', () => {
-    expectAllPass(run);
-    expect(lab.text).toContain(`All ${run.sim.results.length} expectations pass`);
-    expectStep(lab, `npx natt-sim simulate fixtures/labs/${NAME}.yaml --out /tmp/lab11 --explain`);
+    expectLabPasses(lab, run, NAME);
     expectStep(lab, 'npx natt-sim decode /tmp/lab11/client-side.pcapng');
     expectStep(lab, 'npx natt-sim decode /tmp/lab11/server-side.pcapng');
   });

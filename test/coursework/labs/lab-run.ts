@@ -10,7 +10,7 @@ import { expect } from 'vitest';
 import { loadScenario } from '../../../src/sim/scenario.ts';
 import { Simulation } from '../../../src/sim/simulation.ts';
 import type { SimulationReport } from '../../../src/sim/report.ts';
-import { uncheckedAnswers, type LabDoc } from '../lab-key.ts';
+import { readLab, uncheckedAnswers, type LabDoc } from '../lab-key.ts';
 import { ROOT, runCli } from '../support.ts';
 
 export const LAB_FIXTURES = resolve(ROOT, 'fixtures/labs');
@@ -30,21 +30,35 @@ export interface LabRun {
   nat(name: string): NatReport;
 }
 
-/** Loads and runs fixtures/labs/<name>.yaml in-process (optionally with another seed). */
-export function runLab(name: string, seed?: number): LabRun {
+/** The text of fixtures/labs/<name>.yaml. */
+export function labFixtureText(name: string): string {
+  return readFileSync(join(LAB_FIXTURES, `${name}.yaml`), 'utf8');
+}
+
+/**
+ * Loads, prepares and runs fixtures/labs/<name>.yaml in-process, or the given YAML text
+ * under that name, optionally with another seed.
+ */
+export function runLabSimulation(name: string, opts: { readonly text?: string; readonly seed?: number } = {}): Simulation {
   const file = `${name}.yaml`;
-  const scenario = loadScenario(readFileSync(join(LAB_FIXTURES, file), 'utf8'), file);
-  const p = Simulation.prepare(scenario, seed === undefined ? {} : { seed });
+  const scenario = loadScenario(opts.text ?? labFixtureText(name), file);
+  const p = Simulation.prepare(scenario, opts.seed === undefined ? {} : { seed: opts.seed });
   if (!p.ok) throw new Error(p.issues.map((i) => `${i.file}:${i.line}: ${i.path}: ${i.message}`).join('\n'));
   p.sim.run();
-  const report = p.sim.report();
+  return p.sim;
+}
+
+/** Loads and runs fixtures/labs/<name>.yaml in-process (optionally with another seed). */
+export function runLab(name: string, seed?: number): LabRun {
+  const sim = runLabSimulation(name, seed === undefined ? {} : { seed });
+  const report = sim.report();
   const find = <T extends { name: string }>(list: readonly T[], n: string, what: string): T => {
     const x = list.find((e) => e.name === n);
     if (x === undefined) throw new Error(`${name}: no ${what} ${n}`);
     return x;
   };
   return {
-    sim: p.sim,
+    sim,
     report,
     peer: (n) => find(report.peers, n, 'peer'),
     traffic: (n) => find(report.traffic, n, 'traffic'),
@@ -82,7 +96,40 @@ export async function simulateCli(name: string, out: string, extra: string[] = [
   return runCli(['simulate', join(ROOT, labScenario(name)), '--out', out, '--explain', ...extra]);
 }
 
-/** One frame of `natt-sim decode --json`. */
+export interface LabSetup {
+  readonly lab: LabDoc;
+  readonly run: LabRun;
+  /** The test's temporary directory; remove it with `removeDir`. */
+  readonly dir: string;
+  /** `<dir>/out`, where the CLI run wrote its captures. */
+  readonly out: string;
+  /** What `natt-sim simulate ... --explain` printed. */
+  readonly explain: string;
+}
+
+/**
+ * The common start of a lab test: reads docs/labs/<name>.md, runs the lab's scenario
+ * in-process, and runs its simulate step through the CLI into `<dir>/out` (a fresh
+ * `labNN` temporary directory), which must exit 0 with nothing on stderr.
+ */
+export async function setUpLab(name: string): Promise<LabSetup> {
+  const lab = readLab(`${name}.md`);
+  const run = runLab(name);
+  const dir = tempDir(`lab${name.slice(0, 2)}`);
+  const out = join(dir, 'out');
+  const r = await simulateCli(name, out);
+  expect([r.code, r.err]).toEqual([0, '']);
+  return { lab, run, dir, out, explain: r.out };
+}
+
+/** Every expectation of the run held, the lab's text gives their number, and it gives the simulate step into /tmp/labNN. */
+export function expectLabPasses(lab: LabDoc, run: LabRun, name: string): void {
+  expectAllPass(run);
+  expect(lab.text).toContain(`All ${run.sim.results.length} expectations pass`);
+  expectStep(lab, `npx natt-sim simulate fixtures/labs/${name}.yaml --out /tmp/lab${name.slice(0, 2)} --explain`);
+}
+
+/** One frame of `natt-sim decode --json` (the fields the lab tests read). */
 export interface DecodedFrame {
   readonly frame: number;
   readonly timeUs: number;
@@ -93,18 +140,33 @@ export interface DecodedFrame {
   readonly srcPort?: number;
   readonly dstPort?: number;
   readonly encap?: string;
-  readonly ike?: { exchange: string; response: boolean; messageId: number; length: number; spiI: string; spiR: string; natd: { kind: string; hash: string }[] };
-  readonly esp?: { spi: string; sequence: number; length: number };
+  readonly ike?: {
+    readonly spiI: string;
+    readonly spiR: string;
+    readonly exchange: string;
+    readonly initiator: boolean;
+    readonly response: boolean;
+    readonly messageId: number;
+    readonly length: number;
+    /** Present where the IKEv2 payloads were decoded. */
+    readonly natd?: readonly { readonly kind: 'source' | 'destination'; readonly hash: string }[];
+  };
+  readonly esp?: { readonly spi: string; readonly sequence: number; readonly length: number };
+}
+
+/** The frames of `natt-sim decode --json` output, one JSON record a line. */
+export function parseDecoded(out: string): DecodedFrame[] {
+  return out
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as DecodedFrame);
 }
 
 /** `natt-sim decode FILE --json`, parsed. */
 export async function decodeJson(file: string): Promise<DecodedFrame[]> {
   const r = await runCli(['decode', file, '--json']);
   expect([r.code, r.err]).toEqual([0, '']);
-  return r.out
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as DecodedFrame);
+  return parseDecoded(r.out);
 }
 
 /** Seconds as the labs write them: "4.798 s" from 4_798_000 µs, "60 s" from 60_000_000 (millisecond precision, trailing zeros dropped). */

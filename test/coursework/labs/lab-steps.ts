@@ -11,29 +11,20 @@
  * the test supplies them, and a placeholder left unfilled fails the test.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
-import { loadScenario } from '../../../src/sim/scenario.ts';
-import { Simulation } from '../../../src/sim/simulation.ts';
+import { isAbsolute, join } from 'node:path';
+import { expect } from 'vitest';
+import type { Simulation } from '../../../src/sim/simulation.ts';
 import { readCapture } from '../../../src/pcap/reader.ts';
 import { isPacket } from '../../../src/pcap/format.ts';
-import type { LabDoc } from '../lab-key.ts';
+import { uncheckedAnswers, type LabDoc } from '../lab-key.ts';
 import { ROOT, runCli } from '../support.ts';
+import { parseDecoded, runLabSimulation, type DecodedFrame } from './lab-run.ts';
 
-export const LAB_FIXTURES = resolve(ROOT, 'fixtures/labs');
+export { answerText, LAB_FIXTURES, labFixtureText, removeDir, tempDir, type DecodedFrame } from './lab-run.ts';
 
 /** Loads, prepares and runs fixtures/labs/<name>.yaml (or the given YAML text). */
 export function runLabScenario(name: string, text?: string): Simulation {
-  const file = `${name}.yaml`;
-  const yaml = text ?? readFileSync(join(LAB_FIXTURES, file), 'utf8');
-  const p = Simulation.prepare(loadScenario(yaml, file));
-  if (!p.ok) throw new Error(p.issues.map((i) => `${i.file}:${i.line}: ${i.path}: ${i.message}`).join('\n'));
-  p.sim.run();
-  return p.sim;
-}
-
-export function labFixtureText(name: string): string {
-  return readFileSync(join(LAB_FIXTURES, `${name}.yaml`), 'utf8');
+  return runLabSimulation(name, text === undefined ? {} : { text });
 }
 
 /** The `npx natt-sim ...` command lines of the lab's `## Steps` section, in order, without `npx natt-sim`. */
@@ -86,36 +77,59 @@ export async function runStep(command: string, dir: string, values: Readonly<Rec
   return { command, argv, ...r };
 }
 
-export interface DecodedFrame {
-  readonly frame: number;
-  readonly timeUs: number;
-  readonly length: number;
-  readonly kind: string;
-  readonly src: string;
-  readonly dst: string;
-  readonly srcPort?: number;
-  readonly dstPort?: number;
-  readonly encap?: string;
-  readonly ike?: {
-    readonly spiI: string;
-    readonly spiR: string;
-    readonly exchange: string;
-    readonly initiator: boolean;
-    readonly response: boolean;
-    readonly length: number;
-    readonly natd?: readonly { readonly kind: 'source' | 'destination'; readonly hash: string }[];
-  };
-  readonly esp?: { readonly spi: string; readonly sequence: number; readonly length: number };
+/** Runs step commands one after another (see `runStep`). */
+export async function runSteps(commands: readonly string[], dir: string, values: Readonly<Record<string, string>> = {}): Promise<StepRun[]> {
+  const out: StepRun[] = [];
+  for (const c of commands) out.push(await runStep(c, dir, values));
+  return out;
+}
+
+/**
+ * Runs the lab's step commands: the first `first` of them, then `fill` (which reads
+ * what those steps wrote and returns the values of the `<NAME>` placeholders), then
+ * the rest with those values.
+ */
+export async function runStepsFilling(
+  commands: readonly string[],
+  dir: string,
+  first: number,
+  fill: () => Promise<Readonly<Record<string, string>>>,
+): Promise<StepRun[]> {
+  const steps = await runSteps(commands.slice(0, first), dir);
+  const values = await fill();
+  steps.push(...(await runSteps(commands.slice(first), dir, values)));
+  return steps;
+}
+
+/** The scenario run made exactly `count` checks of its expectations, and every one held. */
+export function expectResults(sim: Simulation, count: number): void {
+  expect(sim.results.length).toBe(count);
+  expect(sim.results.filter((r) => !r.ok)).toEqual([]);
+}
+
+/** Every step command exited 0 with nothing on stderr. */
+export function expectStepsOk(steps: readonly StepRun[]): void {
+  for (const s of steps) expect([s.command, s.code, s.err]).toEqual([s.command, 0, '']);
+}
+
+/** The key has exactly the answers the test checked, and a question for each (Q1 for A1, ...). */
+export function expectKeyComplete(lab: LabDoc, checked: readonly string[]): void {
+  expect(uncheckedAnswers(lab, checked)).toEqual({ unchecked: [], missing: [] });
+  expect([...lab.questions.keys()]).toEqual([...lab.answers.keys()].map((k) => k.replace('A', 'Q')));
 }
 
 /** `natt-sim decode --json FILE`, parsed. */
 export async function decodeFrames(file: string): Promise<DecodedFrame[]> {
   const r = await runCli(['decode', '--json', file]);
   if (r.code !== 0) throw new Error(`decode ${file}: exit ${r.code}: ${r.err}`);
-  return r.out
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as DecodedFrame);
+  return parseDecoded(r.out);
+}
+
+/** The hash of a frame's NAT_DETECTION_SOURCE_IP or _DESTINATION_IP notify. */
+export function natdOf(f: DecodedFrame, kind: 'source' | 'destination'): string {
+  const h = f.ike?.natd?.find((n) => n.kind === kind)?.hash;
+  if (h === undefined) throw new Error(`frame ${f.frame}: no NAT-D ${kind}`);
+  return h;
 }
 
 /** "a.b.c.d:port" of a frame's source / destination. */
@@ -161,9 +175,4 @@ export function natdInput(spiI: string, spiR: string, endpoint: string): string 
 /** SHA-1 of the bytes a hex string stands for (what `printf HEX | xxd -r -p | sha1sum` prints). */
 export function sha1OfHex(h: string): string {
   return createHash('sha1').update(Buffer.from(h, 'hex')).digest('hex');
-}
-
-/** An answer's text with its line breaks and indentation folded to single spaces, so values may wrap in the Markdown. */
-export function answerText(lab: LabDoc, id: string): string {
-  return lab.answer(id).replace(/\s+/g, ' ');
 }
