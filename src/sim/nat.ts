@@ -359,6 +359,8 @@ export class NatDevice {
   private readonly insidePrefixes: readonly Prefix[] | undefined;
   private readonly subscriberPrefix: Prefix;
   private readonly destinations: readonly DestinationRule[];
+  /** Set by mappingFor: whether the mapping it returned was made by that call. */
+  private mappingCreated = false;
   private readonly staticByInside = new Map<Key, AddressBinding>();
   private readonly staticByOutside = new Map<Key, AddressBinding>();
   private readonly ownedExternal = new Set<Key>();
@@ -522,11 +524,11 @@ export class NatDevice {
     if (typeof info === 'string') return this.drop(records, now, 'outbound', undefined, 'malformed', `malformed packet (${info})`);
     if (info.family !== 4) return this.pass(records, 'IPv6 is not translated');
     if (info.fragment) return this.drop(records, now, 'outbound', info, 'fragment', 'a fragment reached the translator (fragments are reassembled first)');
-    if (this.insidePrefixes && !this.insidePrefixes.some((p) => prefixContains(p, info.src))) {
+    if (this.insidePrefixes && !containsAny(this.insidePrefixes, info.src)) {
       return this.pass(records, `source ${formatIp(info.src)} is not an inside address of this NAT`);
     }
     // Twice NAT: the destination the inside host used becomes the real one.
-    const rule = this.destinations.find((d) => ipEquals(d.match, info.dst));
+    const rule = this.destinations.length === 0 ? undefined : this.destinations.find((d) => ipEquals(d.match, info.dst));
     const dst = rule ? rule.to : info.dst;
     const hairpin = this.ownsAddress(dst);
     if (hairpin && !this.hairpinning) {
@@ -556,7 +558,7 @@ export class NatDevice {
     if (info.family !== 4) return this.pass(records, 'IPv6 is not translated');
     if (!this.ownsAddress(info.dst)) return this.pass(records, `${formatIp(info.dst)} is not an address of this NAT`);
     if (info.fragment) return this.drop(records, now, direction, info, 'fragment', 'a fragment reached the translator (fragments are reassembled first)');
-    const reverse = this.destinations.find((d) => ipEquals(d.to, info.src));
+    const reverse = this.destinations.length === 0 ? undefined : this.destinations.find((d) => ipEquals(d.to, info.src));
     const srcAfter = reverse ? reverse.match : undefined;
 
     const st = this.staticByOutside.get(addrKey(info.dst));
@@ -740,7 +742,6 @@ export class NatDevice {
 
   private translateSource(info: PacketInfo, dst: IpAddress, twice: boolean, now: Micros, records: NatRecord[]): NatResult {
     const p = info.protocol;
-    const dstRewrite: Rewrite = twice ? { dst } : {};
     const st = this.staticByInside.get(addrKey(info.src));
     if (st) {
       this.permit(st, { addr: dst, port: info.dstPort ?? 0 });
@@ -763,9 +764,9 @@ export class NatDevice {
       if (port === undefined || (proto === 'udp' && info.dstPort === undefined)) return this.drop(records, now, 'outbound', info, 'malformed', 'truncated header');
       const internal: Endpoint = { addr: info.src, port };
       const remote: Endpoint = { addr: dst, port: proto === 'udp' ? info.dstPort! : 0 };
-      const got = this.mappingFor(proto, internal, remote, now, records);
-      if (typeof got === 'string') return this.drop(records, now, 'outbound', info, got, this.limitText(got, info.src));
-      const { mapping: m, created } = got;
+      const m = this.mappingFor(proto, internal, remote, now, records);
+      if (typeof m === 'string') return this.drop(records, now, 'outbound', info, m, this.limitText(m, info.src));
+      const created = this.mappingCreated;
       this.permit(m, remote);
       const state = created ? 'created' : this.touchOutbound(m, now);
       const how = !this.describing && !created
@@ -783,7 +784,7 @@ export class NatDevice {
       if (!this.espAlg) {
         return this.drop(records, now, 'outbound', info, 'esp-no-alg', `ESP dropped: this PAT has no ESP ALG and ESP has no ports to translate (${this.flowText(info)})`);
       }
-      return this.espOut(info, dst, dstRewrite, now, records);
+      return this.espOut(info, dst, twice ? { dst } : {}, now, records);
     }
     if (p === IP_PROTOCOL.AH) {
       return this.drop(records, now, 'outbound', info, 'no-ports', `AH dropped: AH has no ports to translate, and its integrity check covers the addresses a NAT would change (${this.flowText(info)})`);
@@ -844,7 +845,8 @@ export class NatDevice {
     remote: Endpoint,
     now: Micros,
     records: NatRecord[],
-  ): { mapping: PortMapping; created: boolean } | NatDropReason {
+  ): PortMapping | NatDropReason {
+    this.mappingCreated = false;
     const key = this.outKey(proto, internal, remote);
     let m = this.outMap.get(key);
     if (!m) {
@@ -856,7 +858,7 @@ export class NatDevice {
       records.push(this.expire(m, now));
       m = undefined;
     }
-    if (m) return { mapping: m, created: false };
+    if (m) return m;
     const limit = this.checkLimits(internal.addr);
     if (limit) return limit;
     const ext = this.addressForHost(internal.addr);
@@ -887,7 +889,8 @@ export class NatDevice {
     this.inMap.set(created.inKey, created);
     this.countNew(internal.addr);
     this.pushExpiry(created);
-    return { mapping: created, created: true };
+    this.mappingCreated = true;
+    return created;
   }
 
   private bindingFor(inside: IpAddress, now: Micros, records: NatRecord[]): { binding: AddressBinding; created: boolean } | NatDropReason {
@@ -1328,6 +1331,12 @@ export class NatDevice {
   private protoText(info: PacketInfo): string {
     return protocolName(info.protocol).toLowerCase();
   }
+}
+
+/** True when one of `prefixes` holds `a`. */
+function containsAny(prefixes: readonly Prefix[], a: IpAddress): boolean {
+  for (let i = 0; i < prefixes.length; i++) if (prefixContains(prefixes[i]!, a)) return true;
+  return false;
 }
 
 /** The source rewrite, plus the destination for twice NAT (literals: a spread with more properties is slow in V8). */

@@ -12,7 +12,10 @@
  * segment: the next hop is the link whose far node owns the next-hop address). Per
  * direction, every packet takes exactly four draws from the link's own seeded stream
  * (`rng.fork("link:" + name)`): loss, duplication, reordering, jitter. So adding a
- * link, or changing one fault, does not move any other draw. Delivery time is
+ * link, or changing one fault, does not move any other draw. (While a link has none
+ * of those four faults the draws change nothing: they are deferred and taken, in
+ * order, before the next packet that needs them, which then sees the same stream.)
+ * Delivery time is
  * now + latency + jitter (uniform 0..jitter), kept FIFO per direction (a packet never
  * overtakes an earlier one) unless it is picked for reordering, which holds it back
  * by `reorderDelay` past that FIFO bound. A duplicate arrives right after its
@@ -320,14 +323,32 @@ interface Route {
   readonly iface?: string;
 }
 
-interface InFlight {
-  readonly link: Link;
-  readonly to: Iface;
-  readonly dir: 0 | 1;
-  readonly bytes: Uint8Array;
-  readonly note: string | undefined;
-  readonly extra: string;
-  readonly epoch: number;
+/**
+ * A packet on a link, waiting for its arrival event. Entries are reused (a free list):
+ * one is taken per scheduled delivery and given back once the arrival has run.
+ */
+class InFlight {
+  link!: Link;
+  to!: Iface;
+  dir: 0 | 1 = 0;
+  bytes!: Uint8Array;
+  note: string | undefined = undefined;
+  extra = '';
+  epoch = 0;
+}
+
+const inFlightFree: InFlight[] = [];
+
+function takeInFlight(link: Link, to: Iface, dir: 0 | 1, bytes: Uint8Array, note: string | undefined, extra: string, epoch: number): InFlight {
+  const p = inFlightFree.pop() ?? new InFlight();
+  p.link = link;
+  p.to = to;
+  p.dir = dir;
+  p.bytes = bytes;
+  p.note = note;
+  p.extra = extra;
+  p.epoch = epoch;
+  return p;
 }
 
 export class Link {
@@ -336,6 +357,12 @@ export class Link {
   private faultsValue: Required<Omit<LinkFaults, 'reorderDelay'>> & { reorderDelay: Micros | undefined };
   private readonly rngs: readonly [Rng, Rng];
   private readonly lastArrival: [Micros, Micros] = [0, 0];
+  /**
+   * Per direction: packets sent while the link had no random faults, whose four draws
+   * were not taken. They are taken (in the same order) before the next packet that
+   * needs draws, so the stream a faulty packet sees does not depend on this shortcut.
+   */
+  private readonly undrawn: [number, number] = [0, 0];
   private epochValue = 0;
 
   constructor(
@@ -399,7 +426,22 @@ export class Link {
       this.net.drop(this.name, 'mtu', `${bytes.length} bytes exceed the MTU ${f.mtu} of link ${this.name}`, bytes, now);
       return;
     }
+    if (f.loss === 0 && f.duplicate === 0 && f.reorder === 0 && f.jitter === 0) {
+      // No fault can fire: the draws would not change anything, so they wait (see `undrawn`).
+      this.undrawn[dir]++;
+      const arrive = Math.max(now + f.latency, this.lastArrival[dir]);
+      this.lastArrival[dir] = arrive;
+      this.net.scheduler.at(arrive, deliverInFlight, takeInFlight(this, dir === 0 ? this.b : this.a, dir, bytes, note, '', this.epochValue));
+      return;
+    }
     const rng = this.rngs[dir];
+    for (let n = this.undrawn[dir]; n > 0; n--) {
+      rng.float();
+      rng.float();
+      rng.float();
+      rng.u32();
+    }
+    this.undrawn[dir] = 0;
     const lossDraw = rng.float();
     const dupDraw = rng.float();
     const reorderDraw = rng.float();
@@ -423,34 +465,47 @@ export class Link {
     }
     const to = dir === 0 ? this.b : this.a;
     const sched = this.net.scheduler;
-    sched.at(arrive, deliverInFlight, { link: this, to, dir, bytes, note, extra, epoch: this.epochValue } satisfies InFlight);
+    sched.at(arrive, deliverInFlight, takeInFlight(this, to, dir, bytes, note, extra, this.epochValue));
     if (dupDraw < f.duplicate) {
       c.duplicated++;
-      sched.at(arrive, deliverInFlight, { link: this, to, dir, bytes, note, extra: `${extra}; duplicate copy made by link ${this.name}`, epoch: this.epochValue } satisfies InFlight);
+      sched.at(arrive, deliverInFlight, takeInFlight(this, to, dir, bytes, note, `${extra}; duplicate copy made by link ${this.name}`, this.epochValue));
     }
   }
 
   /** @internal */
-  arrive(p: InFlight, now: Micros): void {
-    const c = this.counters[p.dir];
-    if (!this.faultsValue.up || p.epoch !== this.epochValue) {
+  arrive(to: Iface, dir: 0 | 1, bytes: Uint8Array, note: string | undefined, extra: string, epoch: number, now: Micros): void {
+    const c = this.counters[dir];
+    if (!this.faultsValue.up || epoch !== this.epochValue) {
       c.droppedDown++;
-      this.net.drop(this.name, 'link-down', `link ${this.name} went down with the packet in flight`, p.bytes, now);
+      this.net.drop(this.name, 'link-down', `link ${this.name} went down with the packet in flight`, bytes, now);
       return;
     }
     c.delivered++;
-    c.bytesDelivered += p.bytes.length;
+    c.bytesDelivered += bytes.length;
     if (this.taps.length > 0) {
-      const comment = `${describePacket(p.bytes)}${p.note ? ` — ${p.note}` : ''}${p.extra}`;
-      for (const t of this.taps) t.record(now, p.bytes, comment);
+      const comment = `${describePacket(bytes)}${note ? ` — ${note}` : ''}${extra}`;
+      for (const t of this.taps) t.record(now, bytes, comment);
     }
-    p.to.node.receive(p.to, p.bytes, now, p.note);
+    to.node.receive(to, bytes, now, note);
   }
 }
 
 function deliverInFlight(now: Micros, p: InFlight): void {
-  p.link.arrive(p, now);
+  const link = p.link;
+  const to = p.to;
+  const dir = p.dir;
+  const bytes = p.bytes;
+  const note = p.note;
+  const extra = p.extra;
+  const epoch = p.epoch;
+  // Given back before the arrival runs: what it sends takes entries of its own.
+  p.bytes = EMPTY_BYTES;
+  p.note = undefined;
+  inFlightFree.push(p);
+  link.arrive(to, dir, bytes, note, extra, epoch, now);
 }
+
+const EMPTY_BYTES = new Uint8Array(0);
 
 function normalizeFaults(f: LinkFaults): Required<Omit<LinkFaults, 'reorderDelay'>> & { reorderDelay: Micros | undefined } {
   const prob = (v: number | undefined, what: string): number => {
@@ -491,6 +546,13 @@ export abstract class Node {
   private addressSet: Set<number | string> | undefined;
   private connected: ConnectedTable | undefined;
   private readonly routeCache = new Map<number | string, RouteResult | null>();
+  /** The last hasAddress / lookupRoute question (by object: addresses are never changed in place) and its answer. */
+  private lastOwnQuery: IpAddress | undefined;
+  private lastOwnAnswer = false;
+  private prevOwnQuery: IpAddress | undefined;
+  private prevOwnAnswer = false;
+  private lastRouteQuery: IpAddress | undefined;
+  private lastRouteAnswer: RouteResult | undefined;
   protected readonly v4 = new Ipv4Reassembler();
   protected readonly v6 = new Ipv6Reassembler();
   private ipv4Id = 0;
@@ -535,7 +597,17 @@ export abstract class Node {
 
   /** True for one of this node's interface addresses. */
   hasAddress(a: IpAddress): boolean {
-    return this.ownAddresses().has(addressId(a));
+    // Packets parsed in the lab share one IpAddress object per address, and a node
+    // mostly sees one destination after another: the last answer is kept.
+    // A host asks about its source and then its destination: the last two answers are kept.
+    if (a === this.lastOwnQuery) return this.lastOwnAnswer;
+    if (a === this.prevOwnQuery) return this.prevOwnAnswer;
+    const r = this.ownAddresses().has(addressId(a));
+    this.prevOwnQuery = this.lastOwnQuery;
+    this.prevOwnAnswer = this.lastOwnAnswer;
+    this.lastOwnQuery = a;
+    this.lastOwnAnswer = r;
+    return r;
   }
 
   /** Addresses this node answers for on a link (its own, plus a NAT's external ones). */
@@ -549,12 +621,18 @@ export abstract class Node {
    * the first of equal routes winning (answers are kept per destination).
    */
   lookupRoute(dst: IpAddress): { iface: Iface; nextHop: IpAddress } | undefined {
+    if (dst === this.lastRouteQuery) return this.lastRouteAnswer;
     const k = addressId(dst);
+    let r: RouteResult | undefined;
     const hit = this.routeCache.get(k);
-    if (hit !== undefined) return hit ?? undefined;
-    const r = this.computeRoute(dst);
-    if (this.routeCache.size >= ROUTE_CACHE_LIMIT) this.routeCache.clear();
-    this.routeCache.set(k, r ?? null);
+    if (hit !== undefined) r = hit ?? undefined;
+    else {
+      r = this.computeRoute(dst);
+      if (this.routeCache.size >= ROUTE_CACHE_LIMIT) this.routeCache.clear();
+      this.routeCache.set(k, r ?? null);
+    }
+    this.lastRouteQuery = dst;
+    this.lastRouteAnswer = r;
     return r;
   }
 
@@ -601,6 +679,10 @@ export abstract class Node {
     this.addressSet = undefined;
     this.connected = undefined;
     this.routeCache.clear();
+    this.lastOwnQuery = undefined;
+    this.prevOwnQuery = undefined;
+    this.lastRouteQuery = undefined;
+    this.lastRouteAnswer = undefined;
   }
 
   /** A packet arrived on `iface`. */

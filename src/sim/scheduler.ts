@@ -166,7 +166,7 @@ export class Scheduler {
     const time = this.slotTime[slot]!;
     const fn = this.slotFn[slot]!;
     const arg = this.slotArg[slot];
-    this.removeAt(0);
+    this.popRoot();
     this.freeSlot(slot);
     this.clock = time;
     this.executed++;
@@ -238,6 +238,45 @@ export class Scheduler {
       if (i > 0 && this.less(moved, this.heap[(i - 1) >> 1]!)) this.siftUp(i);
       else this.siftDown(i);
     }
+  }
+
+  /**
+   * Removes heap[0]: the hole goes down to a leaf along the smaller children, then the
+   * last entry fills it and sifts up (about half the comparisons of a plain sift-down,
+   * since the last entry usually belongs near the bottom). Keys are unique, so the
+   * order events come out in does not depend on the heap's shape.
+   */
+  private popRoot(): void {
+    const n = --this.size;
+    if (n === 0) return;
+    const heap = this.heap;
+    const times = this.slotTime;
+    const seqs = this.slotSeq;
+    const idx = this.slotHeapIdx;
+    const last = heap[n]!;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      let c = l;
+      let cs = heap[l]!;
+      const r = l + 1;
+      if (r < n) {
+        const rs = heap[r]!;
+        const rt = times[rs]!;
+        const ct = times[cs]!;
+        if (rt < ct || (rt === ct && seqs[rs]! < seqs[cs]!)) {
+          c = r;
+          cs = rs;
+        }
+      }
+      heap[i] = cs;
+      idx[cs] = i;
+      i = c;
+    }
+    heap[i] = last;
+    idx[last] = i;
+    this.siftUp(i);
   }
 
   private siftUp(i: number): void {
