@@ -250,8 +250,24 @@ export function identityMatches(want: Identity | undefined, idType: number, data
   return true;
 }
 
+/**
+ * Parsed proposal tables and selectors by their text: resolved configurations with the
+ * same text share one (they are never changed), so thousands of peers hold one copy.
+ */
+const PARSED_PROPOSALS = new Map<string, Proposal[]>();
+const PARSED_SELECTORS = new Map<string, TrafficSelector>();
+const PARSED_CACHE_LIMIT = 1024;
+
+function remember<T>(cache: Map<string, T>, key: string, value: T): T {
+  if (cache.size >= PARSED_CACHE_LIMIT) cache.clear();
+  cache.set(key, value);
+  return value;
+}
+
 function proposals(field: string, text: string | undefined, dflt: string, protocol: 'ike' | 'esp'): { list: Proposal[]; text: string } {
   const t = text ?? dflt;
+  const known = PARSED_PROPOSALS.get(`${protocol}|${t}`);
+  if (known) return { list: known, text: t };
   let list: Proposal[];
   try {
     list = parseProposals(t, protocol);
@@ -260,14 +276,17 @@ function proposals(field: string, text: string | undefined, dflt: string, protoc
     throw e;
   }
   if (list.length === 0) throw new ConfigError(field, 'no proposal given');
-  return { list, text: t };
+  return { list: remember(PARSED_PROPOSALS, `${protocol}|${t}`, list), text: t };
 }
 
 function selectors(field: string, list: readonly string[] | undefined, family: 4 | 6): TrafficSelector[] {
   const src = list ?? [family === 4 ? '0.0.0.0/0' : '::/0'];
   if (src.length === 0) throw new ConfigError(field, 'at least one traffic selector is needed');
   return src.map((s, i) => {
+    const known = PARSED_SELECTORS.get(s);
+    if (known) return known;
     const ts = parseTrafficSelector(s);
+    if (ts) return remember(PARSED_SELECTORS, s, ts);
     if (!ts) throw new ConfigError(`${field}[${i}]`, `not a traffic selector: "${s}" (e.g. "10.77.10.0/24" or "10.0.0.1")`);
     return ts;
   });

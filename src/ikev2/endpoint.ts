@@ -137,11 +137,19 @@ export class IkeEndpoint {
   private nextChildId = 1;
   private readonly fakeAddrs = new Map<IpFamily, IpAddress>();
   private readonly admission: AdmissionControl;
+  /** The one environment handed to tasks; `now` is set at each entry point. */
+  private readonly envObj: EndpointEnv;
+  /** Deadlines of the SAs: a min-heap with lazy invalidation (an entry counts while its version is the SA's). */
+  private readonly timers = new TimerHeap();
+  /** SAs changed by the current call, whose deadline is recomputed before it returns. */
+  private readonly touched = new Set<IkeSa>();
+  private nextSeq = 1;
 
   constructor(opts: IkeEndpointOptions) {
     this.rng = opts.rng;
     this.config = resolveEndpointConfig(opts.config);
     this.admission = new AdmissionControl(this.rng, this.config);
+    this.envObj = this.makeEnv();
   }
 
   /** Responder admission counters: half-open SAs (now and peak), COOKIEs, DH computations, drops. */
@@ -179,6 +187,7 @@ export class IkeEndpoint {
       { kind: ExchangeKind.IKE_AUTH, exchangeType: ExchangeType.IKE_AUTH, tasks: [new IkeAuthInitiator(), new ChildCreateInitiator({ inAuth: true })] },
     );
     startNext(env, sa);
+    this.settle();
     return sa.id;
   }
 
@@ -192,14 +201,35 @@ export class IkeEndpoint {
       const reason: DropReason = e instanceof DecodeError ? 'decode-error' : e instanceof ProtocolError ? 'protocol-error' : 'internal-error';
       env.drop(d, reason, err.message, undefined, err);
     }
+    this.settle();
   }
 
   /** Runs whatever is due at `now`: retransmissions, keepalives, DPD, rekeying, half-open expiry. */
   handleTimeout(now: Micros): void {
     const env = this.env(now);
-    for (const sa of [...this.sas.values()]) {
+    this.settle();
+    // Only SAs with a deadline at or before `now` have anything to do; they run in
+    // registration order, as a walk over all SAs would visit them.
+    const due: IkeSa[] = [];
+    const timers = this.timers;
+    while (timers.size > 0) {
+      const top = timers.peek();
+      if (top.version !== top.sa.dueVersion) {
+        timers.pop();
+        continue;
+      }
+      if (top.at > now) break;
+      timers.pop();
+      top.sa.dueVersion++;
+      top.sa.dueAt = undefined;
+      due.push(top.sa);
+    }
+    if (due.length > 1) due.sort((a, b) => a.seq - b.seq);
+    for (const sa of due) {
+      this.touched.add(sa);
       if (sa.alive) this.fire(env, sa);
     }
+    this.settle();
   }
 
   pollTransmit(): Transmit | undefined {
@@ -208,11 +238,17 @@ export class IkeEndpoint {
 
   /** The earliest deadline of any SA. */
   pollTimeout(): Micros | undefined {
-    let best: Micros | undefined;
-    for (const sa of this.sas.values()) {
-      for (const t of this.deadlines(sa)) if (t !== undefined && (best === undefined || t < best)) best = t;
+    this.settle();
+    const timers = this.timers;
+    while (timers.size > 0) {
+      const top = timers.peek();
+      if (top.version !== top.sa.dueVersion) {
+        timers.pop();
+        continue;
+      }
+      return top.at;
     }
-    return best;
+    return undefined;
   }
 
   pollEvent(): IkeEvent | undefined {
@@ -230,6 +266,8 @@ export class IkeEndpoint {
     if (!sa) return;
     if (direction === 'in') sa.lastInboundAt = Math.max(sa.lastInboundAt, now);
     else if (sa.onNattSocket) sa.lastNattSendAt = now;
+    this.touched.add(sa);
+    this.settle();
   }
 
   /** Deletes an IKE SA (INFORMATIONAL with Delete when established). */
@@ -237,13 +275,16 @@ export class IkeEndpoint {
     const sa = this.sas.get(saId);
     if (!sa) return false;
     const env = this.env(now);
+    this.touched.add(sa);
     if (sa.state !== IkeSaState.ESTABLISHED) {
       env.deleteSa(sa, 'local');
+      this.settle();
       return true;
     }
     sa.state = IkeSaState.DELETING;
     sa.queue.length = 0;
     env.queue(sa, ikeDeleteExchange('local'));
+    this.settle();
     return true;
   }
 
@@ -254,7 +295,9 @@ export class IkeEndpoint {
     if (!sa || !child || !sa.established || child.state === ChildState.DELETING) return false;
     child.state = ChildState.DELETING;
     child.rekeyAt = undefined;
+    this.touched.add(sa);
     this.env(now).queue(sa, childDeleteExchange([child.spiIn], 'local'));
+    this.settle();
     return true;
   }
 
@@ -264,6 +307,7 @@ export class IkeEndpoint {
     const child = sa?.children.get(childId);
     if (!sa || !child || !sa.established || child.state !== ChildState.INSTALLED) return false;
     this.env(now).queue(sa, childRekeyExchange(child));
+    this.settle();
     return true;
   }
 
@@ -272,7 +316,9 @@ export class IkeEndpoint {
     const sa = this.sas.get(saId);
     if (!sa || !sa.established) return false;
     sa.ikeRekeyAt = undefined;
+    this.touched.add(sa);
     this.env(now).queue(sa, ikeRekeyExchange());
+    this.settle();
     return true;
   }
 
@@ -281,6 +327,7 @@ export class IkeEndpoint {
     const sa = this.sas.get(saId);
     if (!sa || !sa.established) return false;
     this.env(now).queue(sa, childExchange({}));
+    this.settle();
     return true;
   }
 
@@ -289,6 +336,7 @@ export class IkeEndpoint {
     const sa = this.sas.get(saId);
     if (!sa || !sa.established) return false;
     this.env(now).queue(sa, dpdExchange());
+    this.settle();
     return true;
   }
 
@@ -351,51 +399,110 @@ export class IkeEndpoint {
   // ---- internals ----
 
   private env(now: Micros): EngineEnv {
-    const env: EngineEnv = {
-      rng: this.rng,
-      now,
-      config: this.config,
-      emit: (e: IkeEventBody) => {
-        // The body is a fresh object at every call site; `at` is added to it rather than
-        // copying it, so fields computed on first read (the key exports) stay unread.
-        this.events.push(Object.assign(e, { at: now }) as IkeEvent);
-      },
-      transmit: (t) => {
-        this.transmits.push(t);
-      },
-      drop: (d, reason, message, saId, error) => {
-        env.emit({
-          type: 'datagram-dropped',
-          reason,
-          src: d.src,
-          dst: d.dst,
-          message,
-          ...(saId !== undefined ? { saId } : {}),
-          ...(error ? { error } : {}),
-        });
-      },
-      allocateEspSpi: () => this.allocateEspSpi(),
-      allocateIkeSpi: () => this.allocateIkeSpi(),
-      newSaId: () => this.nextSaId++,
-      newChildId: () => this.nextChildId++,
-      fakeNatdAddress: (family) => this.fakeAddress(family),
-      queue: (sa, ex: QueuedExchange) => {
-        if (!sa.alive) return;
-        sa.queue.push(ex);
-        startNext(env, sa);
-      },
-      adopt: (sa) => this.register(sa),
-      deleteSa: (sa, reason, notify, message) => this.removeSa(env, sa, reason, notify, message),
-      installChild: (sa, child, rekeyOf) => this.installChild(env, sa, child, rekeyOf),
-      removeChild: (sa, child, reason) => {
-        if (!sa.children.delete(child.id)) return;
-        this.espSpis.delete(child.spiIn);
-        env.emit({ type: 'child-deleted', saId: sa.id, childId: child.id, spiIn: child.spiIn, spiOut: child.spiOut, reason });
-      },
-      reportEstablished: (sa) => this.reportEstablished(env, sa),
-      scheduleChildRekey: (sa, child) => this.scheduleChildRekey(env, sa, child),
-    };
-    return env;
+    this.envObj.now = now;
+    return this.envObj;
+  }
+
+  /** Builds the task environment once; it reads the current `now` from itself. */
+  private makeEnv(): EndpointEnv {
+    return new EndpointEnv(this, this.rng, this.config);
+  }
+
+  // ---- what the environment calls (see EndpointEnv) ----
+
+  /** @internal */
+  envEmit(e: IkeEventBody, now: Micros): void {
+    if ('saId' in e && e.saId !== undefined) {
+      const sa = this.sas.get(e.saId);
+      if (sa) this.touched.add(sa);
+    }
+    // The body is a fresh object at every call site; `at` is added to it rather than
+    // copying it, so fields computed on first read (the key exports) stay unread.
+    this.events.push(Object.assign(e, { at: now }) as IkeEvent);
+  }
+
+  /** @internal */
+  envTransmit(t: Transmit): void {
+    this.transmits.push(t);
+  }
+
+  /** @internal */
+  envAllocateEspSpi(): number {
+    return this.allocateEspSpi();
+  }
+
+  /** @internal */
+  envAllocateIkeSpi(): Uint8Array {
+    return this.allocateIkeSpi();
+  }
+
+  /** @internal */
+  envNewSaId(): SaId {
+    return this.nextSaId++;
+  }
+
+  /** @internal */
+  envNewChildId(): ChildId {
+    return this.nextChildId++;
+  }
+
+  /** @internal */
+  envFakeNatdAddress(family: IpFamily): IpAddress {
+    return this.fakeAddress(family);
+  }
+
+  /** @internal */
+  envQueue(env: EngineEnv, sa: IkeSa, ex: QueuedExchange): void {
+    if (!sa.alive) return;
+    this.touched.add(sa);
+    sa.queue.push(ex);
+    startNext(env, sa);
+  }
+
+  /** @internal */
+  envAdopt(sa: IkeSa): void {
+    this.register(sa);
+  }
+
+  /** @internal */
+  envDeleteSa(env: EngineEnv, sa: IkeSa, reason: Extract<IkeEventBody, { type: 'sa-deleted' }>['reason'], notify?: number, message?: string): void {
+    this.removeSa(env, sa, reason, notify, message);
+  }
+
+  /** @internal */
+  envInstallChild(env: EngineEnv, sa: IkeSa, child: ChildSa, rekeyOf?: ChildId): void {
+    this.installChild(env, sa, child, rekeyOf);
+  }
+
+  /** @internal */
+  envRemoveChild(env: EngineEnv, sa: IkeSa, child: ChildSa, reason: Extract<IkeEventBody, { type: 'child-deleted' }>['reason']): void {
+    this.touched.add(sa);
+    if (!sa.children.delete(child.id)) return;
+    this.espSpis.delete(child.spiIn);
+    env.emit({ type: 'child-deleted', saId: sa.id, childId: child.id, spiIn: child.spiIn, spiOut: child.spiOut, reason });
+  }
+
+  /** @internal */
+  envReportEstablished(env: EngineEnv, sa: IkeSa): void {
+    this.reportEstablished(env, sa);
+  }
+
+  /** @internal */
+  envScheduleChildRekey(env: EngineEnv, sa: IkeSa, child: ChildSa): void {
+    this.scheduleChildRekey(env, sa, child);
+  }
+
+  /** Recomputes the deadline of every SA the current call changed and files it in the heap. */
+  private settle(): void {
+    if (this.touched.size === 0) return;
+    for (const sa of this.touched) {
+      const at = this.sas.get(sa.id) === sa ? this.deadline(sa) : undefined;
+      if (at === sa.dueAt) continue;
+      sa.dueAt = at;
+      sa.dueVersion++;
+      if (at !== undefined) this.timers.push({ at, sa, version: sa.dueVersion });
+    }
+    this.touched.clear();
   }
 
   private key(sa: IkeSa): string {
@@ -403,12 +510,15 @@ export class IkeEndpoint {
   }
 
   private register(sa: IkeSa): void {
+    if (!this.sas.has(sa.id)) sa.seq = this.nextSeq++;
+    this.touched.add(sa);
     this.sas.set(sa.id, sa);
     this.bySpi.set(this.key(sa), sa);
   }
 
   private removeSa(env: EngineEnv, sa: IkeSa, reason: Extract<IkeEventBody, { type: 'sa-deleted' }>['reason'], notify?: number, message?: string): void {
     if (!sa.alive) return;
+    this.touched.add(sa);
     for (const c of [...sa.children.values()]) env.removeChild(sa, c, 'ike-deleted');
     sa.state = IkeSaState.DELETED;
     sa.active = undefined;
@@ -457,6 +567,7 @@ export class IkeEndpoint {
   }
 
   private installChild(env: EngineEnv, sa: IkeSa, child: ChildSa, rekeyOf?: ChildId): void {
+    this.touched.add(sa);
     sa.children.set(child.id, child);
     this.espSpis.add(child.spiIn);
     const kx = childKeyExports(sa, child);
@@ -494,10 +605,14 @@ export class IkeEndpoint {
 
   private scheduleChildRekey(env: EngineEnv, sa: IkeSa, child: ChildSa): void {
     const r = sa.config.rekey;
+    this.touched.add(sa);
     child.rekeyAt = r.child > 0 ? this.jittered(env, r.child, r.jitter) : undefined;
   }
 
   private reportEstablished(env: EngineEnv, sa: IkeSa): void {
+    this.touched.add(sa);
+    // The keys are derived: the DH private value is not needed any more.
+    sa.dh = undefined;
     const r = sa.config.rekey;
     sa.ikeRekeyAt = r.ike > 0 ? this.jittered(env, r.ike, r.jitter) : undefined;
     const kx = ikeKeyExports(sa);
@@ -525,14 +640,21 @@ export class IkeEndpoint {
     });
   }
 
-  private deadlines(sa: IkeSa): (Micros | undefined)[] {
-    const out: (Micros | undefined)[] = [sa.active?.retransmitAt, keepaliveDueAt(sa), dpdDueAt(sa)];
-    if (sa.state === IkeSaState.HALF_OPEN) out.push(sa.halfOpenUntil);
+  /** The earliest instant at which fire() has something to do for the SA. */
+  private deadline(sa: IkeSa): Micros | undefined {
+    let best = sa.active?.retransmitAt;
+    const ka = keepaliveDueAt(sa);
+    if (ka !== undefined && (best === undefined || ka < best)) best = ka;
+    const dpd = dpdDueAt(sa);
+    if (dpd !== undefined && (best === undefined || dpd < best)) best = dpd;
+    if (sa.state === IkeSaState.HALF_OPEN && sa.halfOpenUntil !== undefined && (best === undefined || sa.halfOpenUntil < best)) best = sa.halfOpenUntil;
     if (sa.established) {
-      out.push(sa.ikeRekeyAt);
-      for (const c of sa.children.values()) if (c.state === ChildState.INSTALLED) out.push(c.rekeyAt);
+      if (sa.ikeRekeyAt !== undefined && (best === undefined || sa.ikeRekeyAt < best)) best = sa.ikeRekeyAt;
+      for (const c of sa.children.values()) {
+        if (c.state === ChildState.INSTALLED && c.rekeyAt !== undefined && (best === undefined || c.rekeyAt < best)) best = c.rekeyAt;
+      }
     }
-    return out;
+    return best;
   }
 
   private fire(env: EngineEnv, sa: IkeSa): void {
@@ -594,6 +716,7 @@ export class IkeEndpoint {
       env.drop(d, 'unknown-sa', `no IKE SA for SPIs ${toHex(h.spiI)}/${toHex(h.spiR)}`);
       return;
     }
+    this.touched.add(sa);
     if (h.exchangeType === ExchangeType.IKE_SA_INIT) {
       if (response && sa.isInitiator) handleResponse(env, sa, { message: msg, payloads: msg.payloads, bytes, datagram: d });
       else env.drop(d, 'unexpected-message', 'IKE_SA_INIT request for an existing IKE SA', sa.id);
@@ -661,6 +784,7 @@ export class IkeEndpoint {
     const h = msg.header;
     const initKey = `${toHex(h.spiI)}|${endpointKey(d.src)}`;
     const existing = this.byInit.get(initKey);
+    if (existing) this.touched.add(existing);
     const inc: Incoming = { message: msg, payloads: msg.payloads, bytes, datagram: d };
     if (existing) {
       if (existing.state !== IkeSaState.HALF_OPEN || existing.expectedRequestId !== 1) {
@@ -719,7 +843,7 @@ export class IkeEndpoint {
     }
     let sa: IkeSa | undefined;
     try {
-      const verdict = this.admission.admit(msg.payloads, d.src, h.spiI, env.now, env.emit);
+      const verdict = this.admission.admit(msg.payloads, d.src, h.spiI, env.now, this.envObj.emitFn);
       if (verdict.kind === 'cookie') {
         this.rejectInit(env, d, msg, makeNotify(NotifyType.COOKIE, verdict.cookie), verdict.message);
         return;
@@ -772,5 +896,129 @@ export class IkeEndpoint {
     } finally {
       if (sa?.dh) this.admission.stats.dhComputations++;
     }
+  }
+}
+
+interface TimerEntry {
+  readonly at: Micros;
+  readonly sa: IkeSa;
+  readonly version: number;
+}
+
+/** A binary min-heap of SA deadlines. */
+class TimerHeap {
+  private readonly items: TimerEntry[] = [];
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  peek(): TimerEntry {
+    return this.items[0]!;
+  }
+
+  push(e: TimerEntry): void {
+    const a = this.items;
+    let i = a.length;
+    a.push(e);
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (a[p]!.at <= e.at) break;
+      a[i] = a[p]!;
+      i = p;
+    }
+    a[i] = e;
+  }
+
+  pop(): TimerEntry | undefined {
+    const a = this.items;
+    const top = a[0];
+    const last = a.pop();
+    if (a.length === 0 || last === undefined) return top;
+    const n = a.length;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const c = r < n && a[r]!.at < a[l]!.at ? r : l;
+      if (a[c]!.at >= last.at) break;
+      a[i] = a[c]!;
+      i = c;
+    }
+    a[i] = last;
+    return top;
+  }
+}
+
+/**
+ * The environment tasks see: one per endpoint, its methods on the prototype (no
+ * closures made per call); `now` is set by the endpoint at each entry point.
+ */
+class EndpointEnv implements EngineEnv {
+  now: Micros = 0;
+  /** `emit` bound to this environment, for code that takes it as a plain function. */
+  readonly emitFn: (e: IkeEventBody) => void;
+
+  constructor(
+    private readonly ep: IkeEndpoint,
+    readonly rng: Rng,
+    readonly config: ResolvedEndpointConfig,
+  ) {
+    this.emitFn = this.emit.bind(this);
+  }
+
+  emit(e: IkeEventBody): void {
+    this.ep.envEmit(e, this.now);
+  }
+  transmit(t: Transmit): void {
+    this.ep.envTransmit(t);
+  }
+  drop(d: Datagram, reason: DropReason, message: string, saId?: SaId, error?: Error): void {
+    this.emit({
+      type: 'datagram-dropped',
+      reason,
+      src: d.src,
+      dst: d.dst,
+      message,
+      ...(saId !== undefined ? { saId } : {}),
+      ...(error ? { error } : {}),
+    });
+  }
+  allocateEspSpi(): number {
+    return this.ep.envAllocateEspSpi();
+  }
+  allocateIkeSpi(): Uint8Array {
+    return this.ep.envAllocateIkeSpi();
+  }
+  newSaId(): SaId {
+    return this.ep.envNewSaId();
+  }
+  newChildId(): ChildId {
+    return this.ep.envNewChildId();
+  }
+  fakeNatdAddress(family: IpFamily): IpAddress {
+    return this.ep.envFakeNatdAddress(family);
+  }
+  queue(sa: IkeSa, ex: QueuedExchange): void {
+    this.ep.envQueue(this, sa, ex);
+  }
+  adopt(sa: IkeSa): void {
+    this.ep.envAdopt(sa);
+  }
+  deleteSa(sa: IkeSa, reason: Extract<IkeEventBody, { type: 'sa-deleted' }>['reason'], notify?: number, message?: string): void {
+    this.ep.envDeleteSa(this, sa, reason, notify, message);
+  }
+  installChild(sa: IkeSa, child: ChildSa, rekeyOf?: ChildId): void {
+    this.ep.envInstallChild(this, sa, child, rekeyOf);
+  }
+  removeChild(sa: IkeSa, child: ChildSa, reason: Extract<IkeEventBody, { type: 'child-deleted' }>['reason']): void {
+    this.ep.envRemoveChild(this, sa, child, reason);
+  }
+  reportEstablished(sa: IkeSa): void {
+    this.ep.envReportEstablished(this, sa);
+  }
+  scheduleChildRekey(sa: IkeSa, child: ChildSa): void {
+    this.ep.envScheduleChildRekey(this, sa, child);
   }
 }

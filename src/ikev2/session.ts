@@ -151,6 +151,12 @@ export class IkeSa {
   /** For an SA created by an IKE rekey: the SA it replaced. */
   rekeyOf: SaId | undefined;
 
+  /** Registration order in the endpoint (timeouts fire in this order). */
+  seq = 0;
+  /** The earliest deadline as last computed by the endpoint's timer heap, and its entry's version. */
+  dueAt: Micros | undefined;
+  dueVersion = 0;
+
   constructor(init: IkeSaInit) {
     this.id = init.id;
     this.role = init.role;

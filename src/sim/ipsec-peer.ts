@@ -197,6 +197,9 @@ export class IpsecPeer implements HostApplication, TrafficTunnel {
   /** Wireshark rows of every SA ever set up (deleted ones too, so old packets decrypt). */
   readonly ikeRows: string[] = [];
   readonly espRows: string[] = [];
+  /** The rows above as sets, for the duplicate check (a gateway holds thousands). */
+  private readonly ikeRowSet = new Set<string>();
+  private readonly espRowSet = new Set<string>();
   /** Counters of CHILD_SAs already gone. */
   readonly retiredCounters: SaCounters = newSaCounters();
 
@@ -519,7 +522,11 @@ export class IpsecPeer implements HostApplication, TrafficTunnel {
         r.natFake = e.natFake;
         r.establishedAt = e.at;
         r.rekeyOf = e.rekeyOf;
-        if (!this.ikeRows.includes(e.ikev2DecryptionRow)) this.ikeRows.push(e.ikev2DecryptionRow);
+        const row = e.ikev2DecryptionRow;
+        if (!this.ikeRowSet.has(row)) {
+          this.ikeRowSet.add(row);
+          this.ikeRows.push(row);
+        }
         this.note(e.at, 'established', `${this.name}: IKE SA ${r.spiI}/${r.spiR} established with ${e.remoteId} at ${r.remote} (${e.suite})${e.rekeyOf !== undefined ? ', replacing the old one (rekey)' : ''}`);
         break;
       }
@@ -656,7 +663,11 @@ export class IpsecPeer implements HostApplication, TrafficTunnel {
       tsLocal: e.localTs.map(selectorOf).filter((t): t is TrafficSelector => t !== undefined),
       tsRemote: e.remoteTs.map(selectorOf).filter((t): t is TrafficSelector => t !== undefined),
     };
-    for (const row of [e.espSaRows.in, e.espSaRows.out]) if (!this.espRows.includes(row)) this.espRows.push(row);
+    for (const row of [e.espSaRows.in, e.espSaRows.out]) {
+      if (this.espRowSet.has(row)) continue;
+      this.espRowSet.add(row);
+      this.espRows.push(row);
+    }
     if (!suite) {
       this.note(e.at, 'child-failed', `${this.name}: cannot run ${e.suite} in the datapath`);
       return;

@@ -515,9 +515,7 @@ class Obj {
 }
 
 /** Where a model object came from, for cross-reference errors. */
-interface Origin {
-  readonly obj: Obj;
-}
+type Origin = { readonly obj: Obj; readonly pos?: undefined } | { readonly obj?: undefined; readonly pos: SourcePosition };
 
 /**
  * Origins of every model object parsed so far (weakly held): later stages (peer
@@ -542,6 +540,7 @@ export interface SourcePosition {
 export function scenarioSource(obj: object, key?: string): SourcePosition | undefined {
   const origin = ORIGINS.get(obj);
   if (!origin) return undefined;
+  if (origin.pos) return origin.pos;
   const o = origin.obj;
   let node: Value = o.node;
   let path = o.path;
@@ -555,6 +554,32 @@ export function scenarioSource(obj: object, key?: string): SourcePosition | unde
   }
   const { line, col } = o.r.lineOf(node, o.node);
   return { file: o.r.file, line, column: col, path };
+}
+
+/**
+ * Lets go of the parsed YAML document behind a scenario's model objects (a large lab's
+ * document outweighs the lab): each object keeps only where it starts, which is what
+ * is asked once the scenario is prepared (expectation results quote their line).
+ * Positions of keys inside an object resolve to the object from then on.
+ */
+export function releaseScenarioSources(scenario: Scenario): void {
+  const seen = new Set<object>();
+  const stack: unknown[] = [scenario];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v !== 'object' || v === null || seen.has(v) || ArrayBuffer.isView(v)) continue;
+    seen.add(v);
+    const origin = ORIGINS.get(v);
+    if (origin?.obj) {
+      const pos = scenarioSource(v);
+      if (pos) ORIGINS.set(v, { pos });
+    }
+    if (Array.isArray(v)) {
+      for (const x of v) stack.push(x);
+    } else if (Object.getPrototypeOf(v) === Object.prototype) {
+      for (const k of Object.keys(v)) stack.push((v as Record<string, unknown>)[k]);
+    }
+  }
 }
 
 /** Model objects whose own errors were reported: cross-checks skip their broken parts. */

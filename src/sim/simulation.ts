@@ -20,7 +20,7 @@ import { ICMP_TYPE, ICMPV6_TYPE, parsePacket } from './packet.ts';
 import { peerSetup } from './peer-config.ts';
 import { buildReport, type SimulationReport } from './report.ts';
 import type { Expectation, Scenario, ScenarioIssue } from './scenario.ts';
-import { scenarioSource } from './scenario-schema.ts';
+import { releaseScenarioSources, scenarioSource } from './scenario-schema.ts';
 import { buildSummary } from './summary.ts';
 import { concatChunks } from './tap.ts';
 
@@ -91,6 +91,7 @@ export class Simulation {
       sim.peers.set(p.name, peer);
     });
     if (issues.length > 0) return { ok: false, issues };
+    releaseScenarioSources(s);
     sim.wire();
     return { ok: true, sim };
   }
