@@ -6,7 +6,8 @@
  * report.json into DIR (default: a new directory named after the capture and the
  * scenario), and prints a summary (or the JSON report with --json). Exit 0 when
  * every flow made it, 1 when one would have broken, 2 for bad input: a missing or
- * broken capture, a scenario problem (`file:line: key: problem`), a bad --map.
+ * broken capture, a scenario problem (`file:line: key: problem`; a scenario with
+ * `attackers:` is refused by parseReplayScenario), a bad --map.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';

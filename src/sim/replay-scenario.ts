@@ -13,6 +13,8 @@
  * through the scenario validator unchanged (the section's characters are blanked,
  * newlines kept, so every other line keeps its number). Problems read like the
  * validator's: `file:line: replay.map.10.77.0.2: unknown host "x" (hosts: a, b)`.
+ * A scenario with `attackers:` is refused (`file:line: attackers: not supported by
+ * replay ...`): replay runs none of them.
  */
 import { isMap, isScalar, LineCounter, parseDocument, type Node as YamlNode, type Pair, type YAMLMap } from 'yaml';
 import { formatIp, tryParseIp, type IpAddress } from '../core/addr.ts';
@@ -33,6 +35,14 @@ export interface ReplaySection {
 }
 
 export const REPLAY_KEYS = ['start', 'map'] as const;
+
+/**
+ * Why a scenario with `attackers:` is refused: replay re-sends a capture and starts no
+ * peers, so an attacker would find nothing recorded to replay or forge, and a flood
+ * would mix the lab's own packets into what the report says about the capture's flows.
+ */
+export const ATTACKERS_REFUSED =
+  'not supported by replay: it re-sends a capture and starts no peers, so nothing would be attacked (run the scenario with simulate, or remove the section)';
 
 export type ReplayScenarioParse =
   | { readonly ok: true; readonly scenario: Scenario; readonly replay: ReplaySection }
@@ -104,6 +114,10 @@ export function parseReplayScenario(text: string, file: string): ReplayScenarioP
     for (const e of entries) {
       const problem = checkMapEntry(r.scenario, e.value);
       if (problem) issues.push({ file, line: e.line, column: e.column, path: e.path, message: problem });
+    }
+    if (r.scenario.attackers.length > 0) {
+      const key = isMap(root) ? (root as YAMLMap).items.find((p) => isScalar(p.key) && p.key.value === 'attackers')?.key : undefined;
+      at(key as YamlNode | undefined, 'attackers', ATTACKERS_REFUSED);
     }
   }
   if (issues.length > 0 || !r.ok) {

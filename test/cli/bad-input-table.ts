@@ -341,6 +341,20 @@ const scenarioRows: BadInputRow[] = [
     err: /^\$DIR\/duration-replay\.yaml:\d+: topology\.nats\[0\]\.timeouts\.udp: bad duration "soon"/,
     out: 'empty',
   },
+  {
+    input: 'scenario: attackers',
+    command: 'replay',
+    argv: (f) => [
+      'replay',
+      SAMPLE_PCAP,
+      '--scenario',
+      f.text('attackers-replay.yaml', () => `${readFileSync(REPLAY_SCENARIO, 'utf8')}attackers:\n  - { name: flood, host: initiator, kind: ike-init-flood, target: 198.51.100.2:500, count: 10, rate: 10 }\n`),
+      '--out',
+      f.path('replay-out'),
+    ],
+    err: /^\$DIR\/attackers-replay\.yaml:31: attackers: not supported by replay: it re-sends a capture and starts no peers, so nothing would be attacked \(run the scenario with simulate, or remove the section\)$/,
+    out: 'empty',
+  },
 ];
 
 /** Command lines: unknown flags, missing required ones, bad values. */
