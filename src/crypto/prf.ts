@@ -98,8 +98,9 @@ export function deriveIkeSaKeys(
   const total = 3 * p + 2 * a + 2 * e;
   const km = prfPlus(alg, seed, concatBytes(ni, nr, spiI, spiR), total);
   let o = 0;
+  // Views of the one KEYMAT buffer (made for this SA alone): no backing store per key.
   const take = (n: number): Uint8Array => {
-    const v = km.slice(o, o + n);
+    const v = km.subarray(o, o + n);
     o += n;
     return v;
   };
@@ -163,11 +164,12 @@ export function deriveChildKeys(
   const a = integKeyLength(suite);
   const seed = sharedSecret === undefined ? concatBytes(ni, nr) : concatBytes(sharedSecret, ni, nr);
   const km = prfPlus(alg, skD, seed, 2 * (e + a));
+  // Views of the one KEYMAT buffer (made for this CHILD_SA alone): no backing store per key.
   return {
-    encrI: km.slice(0, e),
-    integI: km.slice(e, e + a),
-    encrR: km.slice(e + a, 2 * e + a),
-    integR: km.slice(2 * e + a, 2 * (e + a)),
+    encrI: km.subarray(0, e),
+    integI: km.subarray(e, e + a),
+    encrR: km.subarray(e + a, 2 * e + a),
+    integR: km.subarray(2 * e + a, 2 * (e + a)),
   };
 }
 

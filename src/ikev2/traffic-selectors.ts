@@ -153,3 +153,26 @@ export function fromWireSelectors(list: readonly WireSelector[]): TrafficSelecto
   }
   return out;
 }
+
+/** Selector lists kept by CHILD_SAs, by value: many SAs with the same selectors share one read-only list. */
+const sharedLists = new Map<string, readonly TrafficSelector[]>();
+const SHARED_LISTS_MAX = 4096;
+
+function selectorKey(ts: TrafficSelector): string {
+  return `${ts.family}/${ts.protocol}/${ts.startPort}-${ts.endPort}/${ts.start.join('.')}-${ts.end.join('.')}`;
+}
+
+/**
+ * The same selectors as `list`, as a list shared by every caller that passes equal
+ * selectors (the list and its selectors must not be changed). Up to a bounded number of
+ * distinct lists; past it, `list` itself.
+ */
+export function sharedSelectorList(list: readonly TrafficSelector[]): readonly TrafficSelector[] {
+  const key = list.map(selectorKey).join(' ');
+  const known = sharedLists.get(key);
+  if (known) return known;
+  if (sharedLists.size >= SHARED_LISTS_MAX) return list;
+  const copy = list.map((ts) => ({ ...ts, start: new Uint8Array(ts.start), end: new Uint8Array(ts.end) }));
+  sharedLists.set(key, copy);
+  return copy;
+}

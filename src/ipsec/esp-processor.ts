@@ -159,6 +159,8 @@ function u32(v: number): Uint8Array {
 }
 
 const SLAB_BYTES = 64 * 1024;
+/** The initial (empty) scratch and slab of every processor; never written. */
+const NO_BYTES = new Uint8Array(0);
 const NO_OPTIONS: ProtectOptions = Object.freeze({});
 
 function writeU32(b: Uint8Array, o: number, v: number): void {
@@ -221,14 +223,16 @@ export class EspProcessor {
   private readonly rng: Rng;
   private readonly events: IpsecEvent[] = [];
   /** Plaintext of the packet being sealed (protectGcmIpv4); consumed before protect returns. */
-  private scratch = new Uint8Array(0);
-  private scratchView = new Uint8Array(0);
-  private readonly aad8 = new Uint8Array(8);
-  private readonly nonce = new Uint8Array(12);
-  private slab = new Uint8Array(0);
+  // Empty until the first packet needs them (a processor that never seals costs nothing).
+  private scratch = NO_BYTES;
+  private scratchView = NO_BYTES;
+  /** AAD and nonce of protectGcmIpv4, made with the first sealed packet. */
+  private aad8: Uint8Array | undefined;
+  private nonce: Uint8Array | undefined;
+  private slab = NO_BYTES;
   private gcmSa: OutboundSa | undefined;
   private gcmKey: GcmKey | undefined;
-  private gcmSalt = new Uint8Array(4);
+  private gcmSalt = NO_BYTES;
   private udpEncap: EncapEndpoints | undefined;
   private udpEndpoints: { readonly src: Endpoint; readonly dst: Endpoint } | undefined;
   private slabUsed = 0;
@@ -476,10 +480,10 @@ export class EspProcessor {
       writeU32(out, espOff + 8, seqHigh);
       writeU32(out, espOff + 12, seqLow);
     }
-    const nonce = this.nonce;
+    const nonce = (this.nonce ??= new Uint8Array(12));
     const key = this.gcmKeyOf(sa, nonce);
     for (let i = 0; i < 8; i++) nonce[4 + i] = out[espOff + 8 + i]!;
-    let aad = this.aad8;
+    let aad = (this.aad8 ??= new Uint8Array(8));
     writeU32(aad, 0, spi);
     writeU32(aad, 4, seqLow);
     if (sa.esn) {

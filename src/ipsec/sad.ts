@@ -21,7 +21,6 @@ import {
   type IpAddress,
   type Prefix,
 } from '../core/addr.ts';
-import { copyBytes } from '../core/bytes.ts';
 import type { Micros } from '../core/time.ts';
 import {
   EncrId,
@@ -176,8 +175,13 @@ export abstract class SaBase {
   ) {
     this.spi = input.spi >>> 0;
     this.suite = { encr: input.suite.encr, keyBits: input.suite.keyBits, integ: input.suite.integ };
-    this.encKey = copyBytes(input.encKey);
-    this.integKey = copyBytes(input.integKey ?? new Uint8Array(0));
+    // One private copy of both keys (the caller's arrays may change), viewed twice.
+    const encLength = input.encKey.length;
+    const keys = new Uint8Array(encLength + (input.integKey?.length ?? 0));
+    keys.set(input.encKey);
+    if (input.integKey) keys.set(input.integKey, encLength);
+    this.encKey = keys.subarray(0, encLength);
+    this.integKey = keys.subarray(encLength);
     this.esn = input.esn;
     this.confidentialityOnly = input.confidentialityOnly === true && input.suite.integ === IntegId.NONE && !encrInfo(input.suite.encr).aead;
     this.encap = input.encap ? { local: input.encap.local, remote: input.encap.remote } : undefined;
@@ -308,8 +312,8 @@ interface ChildRecord {
   outbound: OutboundSa | undefined;
   readonly inbound: Map<number, InboundSa>;
   selectors: ChildSelectors | undefined;
-  /** Counters of SAs of this child that were replaced or deleted. */
-  readonly retired: SaCounters;
+  /** Counters of SAs of this child that were replaced or deleted (made with the first one). */
+  retired: SaCounters | undefined;
 }
 
 export interface InstalledChild {
@@ -327,7 +331,7 @@ export class SecurityAssociationDatabase {
   private child(childId: string): ChildRecord {
     let c = this.children.get(childId);
     if (!c) {
-      c = { outbound: undefined, inbound: new Map(), selectors: undefined, retired: newSaCounters() };
+      c = { outbound: undefined, inbound: new Map(), selectors: undefined, retired: undefined };
       this.children.set(childId, c);
     }
     return c;
@@ -356,7 +360,7 @@ export class SecurityAssociationDatabase {
     validate(input, 'outbound');
     const c = this.child(childId);
     const replaced = c.outbound;
-    if (replaced) addCounters(c.retired, replaced.counters);
+    if (replaced) addCounters((c.retired ??= newSaCounters()), replaced.counters);
     const sa = new OutboundSa(childId, input, now, this.nextConnId++);
     c.outbound = sa;
     return { sa, replaced };
@@ -414,7 +418,7 @@ export class SecurityAssociationDatabase {
     const c = this.children.get(sa.childId);
     if (c) {
       c.inbound.delete(sa.spi);
-      addCounters(c.retired, sa.counters);
+      addCounters((c.retired ??= newSaCounters()), sa.counters);
     }
     return true;
   }
@@ -437,7 +441,7 @@ export class SecurityAssociationDatabase {
     const c = this.children.get(childId);
     const out = newSaCounters();
     if (!c) return out;
-    addCounters(out, c.retired);
+    if (c.retired) addCounters(out, c.retired);
     if (c.outbound) addCounters(out, c.outbound.counters);
     for (const sa of c.inbound.values()) addCounters(out, sa.counters);
     return out;

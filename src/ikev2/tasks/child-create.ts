@@ -36,6 +36,7 @@ import { ChildState, type ChildSa, type IkeSa, type QueuedExchange } from '../se
 import {
   fromWireSelectors,
   narrowTrafficSelectors,
+  sharedSelectorList,
   toWireSelector,
   trafficSelectorWithin,
   type TrafficSelector,
@@ -74,8 +75,8 @@ export function makeChild(env: TaskEnv, sa: IkeSa, m: ChildMaterial): ChildSa {
     suite: m.suite,
     keys,
     rawKeys: k,
-    localTs: m.localTs,
-    remoteTs: m.remoteTs,
+    localTs: sharedSelectorList(m.localTs),
+    remoteTs: sharedSelectorList(m.remoteTs),
     encap: sa.udpEncapsulation ? { local: sa.local, remote: sa.remote } : undefined,
     state: ChildState.INSTALLED,
     installedAt: env.now,

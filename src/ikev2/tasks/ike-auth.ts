@@ -41,6 +41,15 @@ export function expectedPeerAuth(sa: IkeSa, psk: Uint8Array, id: IdPayload): Uin
     : pskAuth(sa.suite!.prf, psk, sa.initRequest!, sa.nr!, k.skPi, idPayloadBodyBytes(id));
 }
 
+/**
+ * Both AUTH values are computed and the peer's verified: the IKE_SA_INIT messages they
+ * cover are no longer needed (a replayed IKE_SA_INIT request is dropped from now on).
+ */
+function releaseInitMessages(sa: IkeSa): void {
+  sa.initRequest = undefined;
+  sa.initResponse = undefined;
+}
+
 /** An INFORMATIONAL that tells the responder we could not authenticate it. */
 class AuthFailedNotifyInitiator implements InitiatorTask {
   readonly name = 'auth-failed';
@@ -92,6 +101,7 @@ export class IkeAuthInitiator implements InitiatorTask {
     sa.state = IkeSaState.ESTABLISHED;
     sa.establishedAt = env.now;
     env.reportEstablished(sa);
+    releaseInitMessages(sa);
     return DONE;
   }
 
@@ -146,5 +156,6 @@ export class IkeAuthResponder implements ResponderTask {
     sa.establishedAt = env.now;
     sa.halfOpenUntil = undefined;
     env.reportEstablished(sa);
+    releaseInitMessages(sa);
   }
 }
