@@ -15,7 +15,8 @@ import { IkeEndpoint, type Datagram, type IkeEndpointConfig, type IkeEvent, type
 import { parseProposal, ikeSuiteFromTransforms, type IkeSuite } from '../src/crypto/proposals.ts';
 import { encrInfo } from '../src/crypto/algorithms.ts';
 import { openSkMessage, sealSkMessage } from '../src/crypto/sk.ts';
-import { InvariantFailure, concat, describeError, rd32 } from './util.ts';
+import { InvariantFailure, describeError, rd32 } from './util.ts';
+import { concatBytes } from '../src/core/bytes.ts';
 
 export type Side = 'ini' | 'rsp';
 
@@ -274,7 +275,7 @@ export function unseal(ike: Uint8Array, keys: SkKeys): Uint8Array | undefined {
   if (ike.length < IKE_HEADER + 4 || ike[16] !== SK) return undefined;
   const r = openSkMessage({ suite: IKE_SUITE, keyE: keys.keyE, ...(keys.keyA ? { keyA: keys.keyA } : {}), message: ike, skOffset: IKE_HEADER });
   if (!r.ok) return undefined;
-  const out = concat(ike.subarray(0, IKE_HEADER + 4), r.plaintext);
+  const out = concatBytes(ike.subarray(0, IKE_HEADER + 4), r.plaintext);
   out[IKE_HEADER + 2] = ((4 + r.plaintext.length) >> 8) & 0xff;
   out[IKE_HEADER + 3] = (4 + r.plaintext.length) & 0xff;
   const len = out.length;
@@ -307,7 +308,7 @@ export function seal(unsealed: Uint8Array, keys: SkKeys, ivSeed: number): Uint8A
 }
 
 export function withMarker(ike: Uint8Array, marker: boolean): Uint8Array {
-  return marker ? concat(new Uint8Array(4), ike) : ike;
+  return marker ? concatBytes(new Uint8Array(4), ike) : ike;
 }
 
 export { stripMarker };

@@ -13,7 +13,8 @@
  */
 import type { Rng } from '../src/core/rng.ts';
 import type { Field, Layout, Span } from './locate.ts';
-import { concat, rd16, rd32, wr16, wr32 } from './util.ts';
+import { rd16, rd32, wr16, wr32 } from './util.ts';
+import { concatBytes } from '../src/core/bytes.ts';
 
 export interface MutatorConfig {
   /** Other inputs to splice from (usually the target's corpus). */
@@ -129,7 +130,7 @@ function edit(
   fix: boolean,
   anchor: { readonly start: number; readonly end: number } = { start: at, end: at + removeLen },
 ): Uint8Array {
-  const out = concat(b.subarray(0, at), insert, b.subarray(at + removeLen));
+  const out = concatBytes(b.subarray(0, at), insert, b.subarray(at + removeLen));
   const delta = insert.length - removeLen;
   if (!fix || !layout || delta === 0) return out;
   for (const f of layout.fields) {
@@ -279,7 +280,7 @@ export class Mutator {
       const add = rng.int(0, 1) === 0 ? rng.bytes(rng.int(1, 64)) : new Uint8Array(rng.int(1, 64));
       const at = rng.int(0, len);
       ops.push(`insert ${add.length} byte(s) @${at}`);
-      return concat(b.subarray(0, at), add, b.subarray(at));
+      return concatBytes(b.subarray(0, at), add, b.subarray(at));
     }
     if (op < 25) {
       const out = new Uint8Array(b);
@@ -331,7 +332,7 @@ export class Mutator {
       const at = rng.int(0, len - 1);
       const n = Math.min(len - at, rng.int(1, 0x3f));
       ops.push(`delete ${n} @${at}`);
-      return concat(b.subarray(0, at), b.subarray(at + n));
+      return concatBytes(b.subarray(0, at), b.subarray(at + n));
     }
     if (op < 79) {
       const from = rng.int(0, len - 1);
@@ -340,7 +341,7 @@ export class Mutator {
       const block = b.slice(from, from + n);
       if (rng.int(0, 1) === 0) {
         ops.push(`copy ${n} from @${from} inserted @${to}`);
-        return concat(b.subarray(0, to), block, b.subarray(to));
+        return concatBytes(b.subarray(0, to), block, b.subarray(to));
       }
       const out = new Uint8Array(b);
       out.set(block.subarray(0, Math.max(0, Math.min(n, len - to))), to);
@@ -353,7 +354,7 @@ export class Mutator {
       const cutA = rng.int(0, len);
       const cutB = rng.int(0, d.length - 1);
       ops.push(`splice @${cutA} with donor tail from @${cutB}`);
-      return concat(b.subarray(0, cutA), d.subarray(cutB));
+      return concatBytes(b.subarray(0, cutA), d.subarray(cutB));
     }
     const out = new Uint8Array(b);
     const at = rng.int(0, len - 1);

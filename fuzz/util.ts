@@ -74,18 +74,6 @@ export function errorSignature(e: unknown): string {
   return `${e.name}@${frame ?? '?'}:${e instanceof InvariantFailure ? e.message.slice(0, 80) : ''}`;
 }
 
-export function concat(...parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
 export function rd16(b: Uint8Array, i: number, le = false): number {
   return le ? b[i]! | (b[i + 1]! << 8) : (b[i]! << 8) | b[i + 1]!;
 }

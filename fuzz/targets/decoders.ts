@@ -19,7 +19,8 @@ import { allowDecodeError, decodeAt, lazy } from './common.ts';
 import { engineSeeds } from '../seeds.ts';
 import { loadCorpus } from '../corpus.ts';
 import { emptyLayout, ikeLayout, ikeMessageLayout, ipLayout, ipPacketLayout, linkLayout } from '../locate.ts';
-import { InvariantFailure, concat, rd16 } from '../util.ts';
+import { InvariantFailure, rd16 } from '../util.ts';
+import { concatBytes } from '../../src/core/bytes.ts';
 
 const SRC4 = parseIp('198.51.100.1');
 const DST4 = parseIp('198.51.100.2');
@@ -90,7 +91,7 @@ export const udpTarget: FuzzTarget<null> = {
   layout(b) {
     const out = emptyLayout();
     // Frame the datagram in a fake IPv4 header so the UDP locator applies.
-    const ip = concat(Uint8Array.of(0x45, 0, 0, 0, 0, 0, 0, 0, 64, 17, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), b);
+    const ip = concatBytes(Uint8Array.of(0x45, 0, 0, 0, 0, 0, 0, 0, 64, 17, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), b);
     const l = emptyLayout();
     ipLayout(l, ip, 0);
     for (const f of l.fields) if (f.at >= 20) out.fields.push({ ...f, at: f.at - 20, ...(f.encl ? { encl: { start: f.encl.start - 20, end: f.encl.end - 20 } } : {}) });
@@ -128,7 +129,7 @@ export const linkTarget: FuzzTarget<null> = {
   weight: 4,
   maxLen: 4096,
   randomShare: 0.05,
-  seeds: lazy(() => loadCorpus().frames.map((f) => concat(Uint8Array.of(Math.max(0, LINKTYPES.indexOf(f.linktype as never))), f.data))),
+  seeds: lazy(() => loadCorpus().frames.map((f) => concatBytes(Uint8Array.of(Math.max(0, LINKTYPES.indexOf(f.linktype as never))), f.data))),
   layout(b) {
     const out = emptyLayout();
     if (b.length > 0) linkLayout(out, b, LINKTYPES[b[0]! % LINKTYPES.length]!, 1);
@@ -150,7 +151,7 @@ export const udpEncapTarget: FuzzTarget<null> = {
   maxLen: 4096,
   randomShare: 0.1,
   randomMaxLen: 64,
-  seeds: lazy(() => loadCorpus().udpPayloads.map((u) => concat(Uint8Array.of(u.srcPort >> 8, u.srcPort & 0xff, u.dstPort >> 8, u.dstPort & 0xff), u.payload))),
+  seeds: lazy(() => loadCorpus().udpPayloads.map((u) => concatBytes(Uint8Array.of(u.srcPort >> 8, u.srcPort & 0xff, u.dstPort >> 8, u.dstPort & 0xff), u.payload))),
   layout(b) {
     const out = emptyLayout();
     if (b.length < 4) return out;
@@ -219,7 +220,7 @@ function splitContainer(b: Uint8Array): Uint8Array[] {
 }
 
 function joinContainer(list: readonly Uint8Array[]): Uint8Array {
-  return concat(...list.flatMap((p) => [Uint8Array.of(p.length >> 8, p.length & 0xff), p]));
+  return concatBytes(...list.flatMap((p) => [Uint8Array.of(p.length >> 8, p.length & 0xff), p]));
 }
 
 /** Splits an IPv4 or IPv6 packet into fragments of about `size` bytes of data. */

@@ -40,7 +40,8 @@ import {
 import { emptyLayout, ikeLayout, ikeMessageLayout, udpPayloadLayout } from '../locate.ts';
 import { SEALED_PAIR_SEED, engineSeeds, idsOf, ikeOf, initiatorStage, runAction, sealedEstablished } from '../seeds.ts';
 import { lazy } from './common.ts';
-import { InvariantFailure, concat } from '../util.ts';
+import { InvariantFailure } from '../util.ts';
+import { concatBytes } from '../../src/core/bytes.ts';
 
 const S = 1_000_000;
 const COOKIE_THRESHOLD = 10;
@@ -280,7 +281,7 @@ export const ikeSealedTarget: FuzzTarget<null> = {
     const info = ikeHeaderInfo(u);
     if (!info) {
       const net = sealedEstablished();
-      net.forge('rsp', lastTo(net, 'rsp').d, concat(new Uint8Array(4), u));
+      net.forge('rsp', lastTo(net, 'rsp').d, concatBytes(new Uint8Array(4), u));
       return;
     }
     if (info.exchange === 35) sealedAuth(u, info.response);

@@ -24,7 +24,8 @@ import type { FuzzTarget } from '../harness.ts';
 import { CAPTURES_DIR, captureText, loadCorpus } from '../corpus.ts';
 import { emptyLayout, ipPacketLayout } from '../locate.ts';
 import { lazy } from './common.ts';
-import { InvariantFailure, concat, rd32 } from '../util.ts';
+import { InvariantFailure, rd32 } from '../util.ts';
+import { concatBytes } from '../../src/core/bytes.ts';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -234,9 +235,9 @@ export const espTarget: FuzzTarget<null> = {
 
 /** The plaintext cut or padded (zeros before the 2-byte trailer) to the suite's alignment. */
 function aligned(pt: Uint8Array, align: number): Uint8Array {
-  let b = pt.length < 2 ? concat(new Uint8Array(2 - pt.length), pt) : pt;
+  let b = pt.length < 2 ? concatBytes(new Uint8Array(2 - pt.length), pt) : pt;
   const rem = b.length % align;
-  if (rem !== 0) b = concat(b.subarray(0, b.length - 2), new Uint8Array(align - rem), b.subarray(b.length - 2));
+  if (rem !== 0) b = concatBytes(b.subarray(0, b.length - 2), new Uint8Array(align - rem), b.subarray(b.length - 2));
   return b;
 }
 
@@ -256,10 +257,10 @@ export const espSealedTarget: FuzzTarget<null> = {
         new DataView(h.buffer).setUint32(4, seq);
         return h;
       };
-      out.push(concat(head(1), espAddTrailer(icmp4(1), 4, align)));
-      out.push(concat(head(2), espAddTrailer(icmp6(2), 41, align)));
-      out.push(concat(head(3), espAddTrailer(new Uint8Array(0), 59, align)));
-      out.push(concat(head(4), espAddTrailer(concat(icmp4(4), new Uint8Array(24)), 4, align, 2)));
+      out.push(concatBytes(head(1), espAddTrailer(icmp4(1), 4, align)));
+      out.push(concatBytes(head(2), espAddTrailer(icmp6(2), 41, align)));
+      out.push(concatBytes(head(3), espAddTrailer(new Uint8Array(0), 59, align)));
+      out.push(concatBytes(head(4), espAddTrailer(concatBytes(icmp4(4), new Uint8Array(24)), 4, align, 2)));
     }
     return out;
   }),

@@ -21,7 +21,8 @@ import { DecodeError } from '../core/errors.ts';
 import type { CaptureSource } from '../analysis/source.ts';
 import { isSupportedLinkType } from '../wire/link.ts';
 import { formatIp, tryParseIp } from '../core/addr.ts';
-import { concatChunks, mergedPcapng } from '../sim/tap.ts';
+import { mergedPcapng } from '../sim/tap.ts';
+import { concatAll } from '../core/bytes.ts';
 import { formatIssue } from '../sim/scenario.ts';
 import { checkMapEntry, parseHostRef, parseReplayScenario } from '../sim/replay-scenario.ts';
 import { replayCapture, ReplayInputError } from '../sim/replay.ts';
@@ -106,8 +107,8 @@ export async function runReplay(o: ReplayCliOptions, io: Io): Promise<number> {
     }
     files.push(name);
   };
-  write(MERGED_FILE, concatChunks(mergedPcapng(taps)));
-  for (const t of taps) write(`${t.name}.pcapng`, concatChunks(t.chunks));
+  write(MERGED_FILE, concatAll(mergedPcapng(taps)));
+  for (const t of taps) write(`${t.name}.pcapng`, concatAll(t.chunks));
   write(REPORT_FILE, `${JSON.stringify(report, null, 2)}\n`);
 
   io.out(o.json ? `${JSON.stringify(report, null, 2)}\n` : renderReplay(report, dir, files));

@@ -146,6 +146,11 @@ export class ByteWriter {
 }
 
 export function concatBytes(...parts: Uint8Array[]): Uint8Array {
+  return concatAll(parts);
+}
+
+/** concatBytes over a list (no spread: a capture's chunk list can be longer than an argument list may be). */
+export function concatAll(parts: readonly Uint8Array[]): Uint8Array {
   let n = 0;
   for (const p of parts) n += p.length;
   const out = new Uint8Array(n);

@@ -9,6 +9,7 @@
  * header is emitted in front of the next packet chunk; if `header()` was never
  * called, the first packet chunk starts with it.
  */
+import { concatAll } from '../core/bytes.ts';
 import type { Micros } from '../core/time.ts';
 import { ByteOrder, MAX_CAPTURED_LENGTH, OptionCode, PcapMagic, BlockType, BYTE_ORDER_MAGIC } from './format.ts';
 
@@ -300,10 +301,7 @@ export class PcapngWriter {
     out.u32(len);
     const before = this.pending();
     if (before.length === 0) return out.bytes;
-    const all = new Uint8Array(before.length + out.bytes.length);
-    all.set(before);
-    all.set(out.bytes, before.length);
-    return all;
+    return concatAll([before, out.bytes]);
   }
 
   /** Blocks not yet written: the SHB (first time) and new IDBs. */
@@ -319,14 +317,6 @@ export class PcapngWriter {
         i.emitted = true;
       }
     }
-    let n = 0;
-    for (const p of parts) n += p.length;
-    const all = new Uint8Array(n);
-    let at = 0;
-    for (const p of parts) {
-      all.set(p, at);
-      at += p.length;
-    }
-    return all;
+    return concatAll(parts);
   }
 }

@@ -54,7 +54,8 @@ import {
   type StaleWindowReport,
 } from './replay-report.ts';
 import type { Scenario } from './scenario.ts';
-import { concatChunks, Tap } from './tap.ts';
+import { Tap } from './tap.ts';
+import { concatAll } from '../core/bytes.ts';
 
 export interface ReplayOptions {
   readonly scenario: Scenario;
@@ -555,7 +556,7 @@ export async function replayCapture(source: CaptureSource, opts: ReplayOptions):
   const natTimeoutUs = nats.length > 0 ? Math.min(...nats.map((n) => n.nat.timeouts.udp)) : DEFAULT_NAT_TIMEOUT_US;
   const analyzer = new CaptureAnalyzer({ natTimeoutUs: natTimeoutUs > 0 ? natTimeoutUs : DEFAULT_NAT_TIMEOUT_US });
   for (const tap of analysisTaps) {
-    await feedSource(analyzer, { name: tap.name, entries: () => readCaptureSync(concatChunks(tap.chunks)) });
+    await feedSource(analyzer, { name: tap.name, entries: () => readCaptureSync(concatAll(tap.chunks)) });
   }
 
   const allTaps = [...lab.taps.values(), ...replayTaps];

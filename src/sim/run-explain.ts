@@ -29,7 +29,7 @@ import type { MappingView, NatRecord } from './nat.ts';
 import { describePacket, formatSpan } from './packet.ts';
 import type { ScenarioNat } from './scenario.ts';
 import type { Simulation } from './simulation.ts';
-import { concatChunks } from './tap.ts';
+import { concatAll } from '../core/bytes.ts';
 
 /** Translation steps told one by one; the rest are counted in one step. */
 export const MAX_TRANSLATION_STEPS = 40;
@@ -121,7 +121,7 @@ export function analyseRun(sim: Simulation): { report: AnalysisReport; timeline:
   for (const [name, tap] of sim.lab.taps) {
     a.beginCapture(name);
     t.beginCapture(name);
-    for (const e of readCaptureSync(concatChunks(tap.chunks))) {
+    for (const e of readCaptureSync(concatAll(tap.chunks))) {
       a.entry(e);
       t.entry(e);
     }

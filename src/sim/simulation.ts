@@ -22,7 +22,7 @@ import { buildReport, type SimulationReport } from './report.ts';
 import type { Expectation, Scenario, ScenarioIssue } from './scenario.ts';
 import { releaseScenarioSources, scenarioSource } from './scenario-schema.ts';
 import { buildSummary } from './summary.ts';
-import { concatChunks } from './tap.ts';
+import { concatAll } from '../core/bytes.ts';
 
 export interface SimulationOptions {
   /** Overrides the scenario's seed. */
@@ -230,7 +230,7 @@ export class Simulation {
   /** Every output file, in a fixed order. */
   outputs(): SimulationOutput[] {
     const out: SimulationOutput[] = [];
-    for (const [name, tap] of this.lab.taps) out.push({ path: `${name}.pcapng`, bytes: concatChunks(tap.chunks) });
+    for (const [name, tap] of this.lab.taps) out.push({ path: `${name}.pcapng`, bytes: concatAll(tap.chunks) });
     const keys = this.wiresharkKeys();
     out.push({ path: 'wireshark/ikev2_decryption_table', bytes: utf8.encode(keys.ikev2) });
     out.push({ path: 'wireshark/esp_sa', bytes: utf8.encode(keys.esp) });

@@ -105,15 +105,3 @@ export function mergedPcapng(taps: readonly Tap[]): Uint8Array[] {
   return out;
 }
 
-/** Concatenates chunks into one buffer. */
-export function concatChunks(chunks: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const c of chunks) n += c.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { formatPrefix } from '../../src/core/addr.ts';
 import { buildLab } from '../../src/sim/lab.ts';
 import { loadScenario } from '../../src/sim/scenario.ts';
-import { concatChunks } from '../../src/sim/tap.ts';
+import { concatAll } from '../../src/core/bytes.ts';
 
 const FIXTURES = resolve(import.meta.dirname, '../../fixtures/scenarios');
 const load = (f: string) => loadScenario(readFileSync(join(FIXTURES, f), 'utf8'), f);
@@ -54,7 +54,7 @@ describe('labs built from the fixture scenarios', () => {
     };
     const a = run();
     const b = run();
-    for (const name of a.taps.keys()) expect(concatChunks(b.taps.get(name)!.chunks)).toEqual(concatChunks(a.taps.get(name)!.chunks));
+    for (const name of a.taps.keys()) expect(concatAll(b.taps.get(name)!.chunks)).toEqual(concatAll(a.taps.get(name)!.chunks));
     const outside = a.taps.get('home-outside')!;
     expect(outside.count).toBe(10);
     expect(outside.comments()[0]).toMatch(/^NAT home-router: 10\.0\.0\.2 id 1 → 203\.0\.113\.2 id \d+ \(new mapping, endpoint-independent, expires in 60 s\)$/);

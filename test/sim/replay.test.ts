@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseIp } from '../../src/core/addr.ts';
-import { concatChunks } from '../../src/sim/tap.ts';
+import { concatAll } from '../../src/core/bytes.ts';
 import { replayCapture, ReplayInputError } from '../../src/sim/replay.ts';
 import { isPrivateAddress } from '../../src/sim/replay-map.ts';
 import { parseReplayScenario } from '../../src/sim/replay-scenario.ts';
@@ -110,7 +110,7 @@ describe.skipIf(!haveCapture)('a-nat-keepalive/inside.pcap through the replay fi
     expect(taps.map((t) => t.name)).toEqual(['replay-initiator', 'replay-responder', 'replay-nat-inside', 'replay-nat-outside']);
     for (const t of taps) {
       const f = join(dir, `${t.name}.pcapng`);
-      writeFileSync(f, concatChunks(t.chunks));
+      writeFileSync(f, concatAll(t.chunks));
       const all = spawnSync('tshark', ['-n', '-r', f, '-T', 'fields', '-e', 'frame.number', '-e', 'frame.comment'], { encoding: 'utf8' });
       expect(all.status).toBe(0);
       expect(all.stdout.trim().split('\n')).toHaveLength(t.count);
@@ -123,7 +123,7 @@ describe.skipIf(!haveCapture)('a-nat-keepalive/inside.pcap through the replay fi
   it('is deterministic: two runs write the same bytes', async () => {
     const a = await replayANat('replay-pat-4s.yaml');
     const b = await replayANat('replay-pat-4s.yaml');
-    expect(a.taps.map((t) => concatChunks(t.chunks))).toEqual(b.taps.map((t) => concatChunks(t.chunks)));
+    expect(a.taps.map((t) => concatAll(t.chunks))).toEqual(b.taps.map((t) => concatAll(t.chunks)));
     expect(JSON.stringify(a.report)).toBe(JSON.stringify(b.report));
   });
 });

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseIp } from '../../src/core/addr.ts';
-import { concatChunks, mergedPcapng, Tap } from '../../src/sim/tap.ts';
+import { mergedPcapng, Tap } from '../../src/sim/tap.ts';
+import { concatAll } from '../../src/core/bytes.ts';
 import { natLab, udp } from './lab-kit.ts';
 
 function hasTshark(): boolean {
@@ -43,7 +44,7 @@ describe('taps', () => {
     ]);
     expect(() => t.record(4, bytes, 'late')).toThrow(/before the previous record/);
     // SHB, IDB, two EPBs
-    expect(blocks(concatChunks(t.chunks)).map(([type]) => type)).toEqual([0x0a0d0d0a, 1, 6, 6]);
+    expect(blocks(concatAll(t.chunks)).map(([type]) => type)).toEqual([0x0a0d0d0a, 1, 6, 6]);
     expect(t.chunks).toHaveLength(3);
   });
 
@@ -77,9 +78,9 @@ describe('taps', () => {
     const dir = mkdtempSync(join(tmpdir(), 'natt-sim-tap-'));
     try {
       const merged = join(dir, 'both.pcapng');
-      writeFileSync(merged, concatChunks(mergedPcapng([inside, outside])));
+      writeFileSync(merged, concatAll(mergedPcapng([inside, outside])));
       const single = join(dir, 'outside.pcapng');
-      writeFileSync(single, concatChunks(outside.chunks));
+      writeFileSync(single, concatAll(outside.chunks));
       const fields = (file: string) =>
         execFileSync('tshark', ['-r', file, '-T', 'fields', '-E', 'separator=|', '-e', 'frame.interface_name', '-e', 'frame.time_epoch', '-e', 'frame.comment'], {
           encoding: 'utf8',
